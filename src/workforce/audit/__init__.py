@@ -1,0 +1,1 @@
+"""The access log: who read or looked up whose record, when and why."""

@@ -1,0 +1,158 @@
+"""The ``workforce`` command line: serve, migrate, organisations, keys, ledger, certificates, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from workforce.settings import Settings, load_settings
+
+T = TypeVar("T")
+
+
+def run_in_session(settings: Settings, fn: Callable[[Any, Any], Awaitable[T]]) -> T:
+    """Run ``fn(session, ctx)`` in one committed unit of work against the configured database."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from workforce.context import AppContext
+    from workforce.db import make_engine
+
+    async def _main() -> T:
+        engine = make_engine(settings.effective_database_url)
+        ctx = AppContext.open(settings)
+        try:
+            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+                result = await fn(session, ctx)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(_main())
+
+
+def ensure_embedded_database(settings: Settings) -> None:
+    """Create and migrate the default SQLite database (other databases: ``db upgrade``)."""
+    if settings.is_embedded_database:
+        from workforce.migrate import upgrade
+
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.effective_database_url)
+
+
+@click.group()
+def main() -> None:
+    """托育从业人员培训、认证与信用登记系统 — the childcare workforce registry."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API (migrating the embedded database first)."""
+    import uvicorn
+
+    settings = load_settings()
+    ensure_embedded_database(settings)
+    uvicorn.run(
+        "workforce.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="heads", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations to WORKFORCE_DATABASE_URL (default: the embedded SQLite file)."""
+    from workforce.migrate import upgrade
+
+    settings = load_settings()
+    if settings.is_embedded_database:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.group()
+def orgs() -> None:
+    """Organisations and their API clients."""
+
+
+@orgs.command("create")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["regulator", "training_base", "institution", "admin"]),
+)
+@click.option("--name", required=True)
+@click.option("--region", "region_code", default=None, help="GB/T 2260 region code (6 digits).")
+@click.option("--uscc", default=None, help="Unified social credit code (GB 32100).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def orgs_create(kind: str, name: str, region_code: str | None, uscc: str | None, as_json: bool) -> None:
+    """Create an organisation and one API client; prints org_id, client_id and client_secret."""
+    import msgspec
+
+    from workforce.errors import DomainError
+    from workforce.orgs.schemas import OrgCreate
+    from workforce.orgs.service import create_org
+
+    settings = load_settings()
+    ensure_embedded_database(settings)
+    try:
+        cmd = msgspec.convert(
+            {"kind": kind, "name": name, "region_code": region_code, "uscc": uscc}, OrgCreate
+        )
+        org, creds = run_in_session(settings, lambda s, c: create_org(s, c, None, cmd))
+    except (DomainError, msgspec.ValidationError) as exc:
+        reasons = getattr(exc, "reasons", [])
+        detail = "; ".join(r.detail for r in reasons) or str(exc)
+        raise click.ClickException(detail) from None
+    out = {
+        "org_id": str(org.id),
+        "kind": org.kind,
+        "name": org.name,
+        "region_code": org.region_code,
+        "client_id": creds.client_id,
+        "client_secret": creds.client_secret,
+    }
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        for key, value in out.items():
+            click.echo(f"{key}: {value}")
+
+
+@main.group()
+def keys() -> None:
+    """Signing keys."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Create a new signing key; old keys stay published for verification."""
+    from workforce.security.keys import Keyring
+
+    settings = load_settings()
+    ring = Keyring.open(settings.effective_keys_dir)
+    key = ring.rotate()
+    click.echo(f"new signing key {key.kid}; {len(ring.keys)} keys published")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

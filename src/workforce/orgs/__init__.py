@@ -1,0 +1,1 @@
+"""Organisations (regulators, training bases, institutions, admins) and their API clients."""

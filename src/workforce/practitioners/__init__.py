@@ -1,0 +1,1 @@
+"""Practitioners: registration, lookup by ID number, visibility, the regulator's reveal."""

@@ -1,0 +1,1 @@
+"""Authentication, authorization, keys and the protection of ID numbers."""
