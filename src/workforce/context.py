@@ -41,14 +41,15 @@ class AppContext:
     @functools.cached_property
     def rules(self) -> RuleSet:
         """The training rule set in force (packaged defaults plus ``WORKFORCE_RULES_DIR``)."""
-        from workforce.rules.engine import load_ruleset  # noqa: PLC0415 - loaded on first use
+        from workforce.rules.engine import DEFAULT_RULES_DIR, load_ruleset  # noqa: PLC0415
 
-        extra = [self.settings.rules_dir] if self.settings.rules_dir else []
-        return load_ruleset(extra_dirs=extra)
+        if self.settings.rules_dir is None:
+            return load_ruleset()
+        return load_ruleset([DEFAULT_RULES_DIR, self.settings.rules_dir])
 
     @functools.cached_property
     def catalog(self) -> Catalog:
         """Certificate types and positions in force."""
-        from workforce.policy.catalog import load_catalog  # noqa: PLC0415 - loaded on first use
+        from workforce.policy.catalog import load_catalog  # noqa: PLC0415
 
         return load_catalog()

@@ -9,6 +9,11 @@ MODEL_MODULES = (
     "workforce.practitioners.models",
     "workforce.audit.models",
     "workforce.idempotency",
+    "workforce.training.models",
+    "workforce.ledger.store",
+    "workforce.certificates.models",
+    "workforce.credit.models",
+    "workforce.hiring.models",
 )
 
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "NATIONAL",
@@ -33,7 +35,7 @@ __all__ = [
     "province_codes",
     "province_of",
     "region_name",
-    "regions",
+    "region_table",
     "validate_region_code",
 ]
 
@@ -51,7 +53,9 @@ CODE_UNKNOWN: Final = "region_unknown"
 _CODE_LENGTH: Final = 6
 # Names GB/T 2260 gives to the placeholder level under a municipality (e.g. 110100 市辖区);
 # they add nothing to a full name.
-_PLACEHOLDER_NAMES: Final = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
+_PLACEHOLDER_NAMES: Final = frozenset(
+    {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
+)
 
 
 class InvalidRegion(ValueError):
@@ -72,7 +76,7 @@ class InvalidRegion(ValueError):
 
 
 @functools.lru_cache(maxsize=1)
-def regions() -> Mapping[str, str]:
+def region_table() -> Mapping[str, str]:
     """The packaged table: region code to name, in file order (read once).
 
     Raises:
@@ -102,19 +106,19 @@ def regions() -> Mapping[str, str]:
 @functools.lru_cache(maxsize=1)
 def province_codes() -> tuple[str, ...]:
     """The 2-digit codes of every province-level division, ascending."""
-    return tuple(sorted(code[:2] for code in regions() if code.endswith("0000")))
+    return tuple(sorted(code[:2] for code in region_table() if code.endswith("0000")))
 
 
 @functools.lru_cache(maxsize=1)
 def city_codes() -> tuple[str, ...]:
     """The listed prefecture-level codes (``PPCC00``), ascending."""
-    return tuple(sorted(code for code in regions() if level_of(code) == "city"))
+    return tuple(sorted(code for code in region_table() if level_of(code) == "city"))
 
 
 @functools.lru_cache(maxsize=1)
 def county_codes() -> tuple[str, ...]:
     """The listed county-level codes (``PPCCDD``, ``DD`` not ``00``), ascending."""
-    return tuple(sorted(code for code in regions() if level_of(code) == "county"))
+    return tuple(sorted(code for code in region_table() if level_of(code) == "county"))
 
 
 def validate_region_code(code: str) -> str:
@@ -146,7 +150,7 @@ def region_name(code: str) -> str | None:
     """The name of a listed code (``"320102"`` -> ``"玄武区"``), ``"全国"`` for national."""
     if code == NATIONAL:
         return NATIONAL_NAME
-    return regions().get(code)
+    return region_table().get(code)
 
 
 def full_name(code: str) -> str:
@@ -161,7 +165,7 @@ def full_name(code: str) -> str:
     validate_region_code(code)
     if code == NATIONAL:
         return NATIONAL_NAME
-    table = regions()
+    table = region_table()
     chain = [province_of(code)]
     if level_of(code) in {"city", "county"}:
         chain.append(code[:4] + "00")

@@ -17,12 +17,15 @@ import datetime as dt
 import itertools
 import math
 import random
-from collections.abc import Iterator, Sequence
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from workforce import regions
 from workforce.security import idnumber, uscc
-from workforce.security.idnumber import Sex
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from workforce.security.idnumber import Sex
 
 __all__ = [
     "DEFAULT_BIRTH_YEARS",
@@ -31,6 +34,7 @@ __all__ = [
     "random_name",
     "random_person",
     "random_uscc",
+    "seeded_rng",
     "unique_id_numbers",
 ]
 
@@ -66,14 +70,17 @@ _GIVEN_FEMALE: Final = (
     "婷丽静敏燕艳娟霞芳娜秀英玲萍红梅琳雪慧颖倩洁欣怡佳悦雯晶妍璐琪瑶蕾琴露薇丹兰凤莉"
     "月彤晓嘉雨思梦雅诗语涵可馨婉宁甜心佩珊春秋桂云华莹媛淑素巧"
 )
-_GIVEN_MALE: Final = "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林鸿志建国文博峰晨阳振"
+_GIVEN_MALE: Final = (
+    "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林鸿志建国文博峰晨阳振"
+)
 _GIVEN_NEUTRAL: Final = "文华晓佳雨子一思欣嘉宇安晨"
 _TWO_CHAR_GIVEN_SHARE: Final = 0.7
 
 # Registration authority + organisation category of a childcare provider's USCC, weighted:
 # 91 enterprise (公司), 52 private non-enterprise unit (民办非企业单位), 12 public institution
 # (事业单位), 92 individual business (个体工商户).
-_USCC_KINDS: Final = (("91", 55), ("52", 30), ("12", 10), ("92", 5))
+_USCC_KINDS: Final = ("91", "52", "12", "92")
+_USCC_KIND_WEIGHTS: Final = (55, 30, 10, 5)
 _USCC_BODY_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _SEQUENCES: Final = 999  # sequence numbers 001-999
 
@@ -84,6 +91,11 @@ class SynthPerson(NamedTuple):
     id_number: str
     name: str
     sex: Sex
+
+
+def seeded_rng(seed: int | str | bytes) -> random.Random:
+    """A reproducible generator for synthetic data (never for secrets)."""
+    return random.Random(seed)  # noqa: S311 -- reproducible demo data, not secrets
 
 
 def random_id_number(
@@ -128,7 +140,7 @@ def random_name(rng: random.Random, sex: Sex | None = None) -> str:
             :data:`FEMALE_SHARE`.  Gender-neutral characters are mixed in either way.
     """
     surname = rng.choices(_SURNAME_CHOICES, cum_weights=_SURNAME_CUM_WEIGHTS)[0]
-    pool = (_GIVEN_FEMALE if (sex or _random_sex(rng)) == "female" else _GIVEN_MALE)
+    pool = _GIVEN_FEMALE if (sex or _random_sex(rng)) == "female" else _GIVEN_MALE
     pool += _GIVEN_NEUTRAL
     length = 2 if rng.random() < _TWO_CHAR_GIVEN_SHARE else 1
     return surname + "".join(rng.choice(pool) for _ in range(length))
@@ -159,8 +171,7 @@ def random_uscc(rng: random.Random, region_code: str) -> str:
         workforce.regions.InvalidRegion: ``region_code`` is not under a known province.
     """
     regions.validate_region_code(region_code)
-    kinds, weights = zip(*_USCC_KINDS, strict=True)
-    kind = rng.choices(kinds, weights=weights)[0]
+    kind = rng.choices(_USCC_KINDS, weights=_USCC_KIND_WEIGHTS)[0]
     if kind.startswith("9"):
         body = "MA" + "".join(rng.choice(_USCC_BODY_ALPHABET) for _ in range(6))
     else:
@@ -252,9 +263,10 @@ def _id_region(region_code: str) -> str:
 
 def _birth_day_range(birth_year_range: tuple[int, int]) -> tuple[dt.date, dt.date]:
     first_year, last_year = birth_year_range
-    today = dt.date.today()  # a civil date, as on the ID card
-    if not 1900 <= first_year <= last_year <= today.year:
-        msg = f"birth years must satisfy 1900 <= first <= last <= {today.year}"
+    today = idnumber.today_in_china()
+    earliest = idnumber.EARLIEST_BIRTH_DATE.year
+    if not earliest <= first_year <= last_year <= today.year:
+        msg = f"birth years must satisfy {earliest} <= first <= last <= {today.year}"
         raise ValueError(msg)
     return dt.date(first_year, 1, 1), min(dt.date(last_year, 12, 31), today)
 

@@ -160,7 +160,7 @@ class Verification(msgspec.Struct, frozen=True, kw_only=True):
         reason: ``None`` when valid, else a stable reason code.
         credential: The verified credential (claims without the JWT registered claims); also set
             when only the validity period failed, ``None`` when the signature is not trusted.
-        kid: The key ID named by the token's header, when it could be read.
+        kid: The ID of the key that verified the signature (``None`` if none did).
     """
 
     valid: bool
@@ -607,6 +607,14 @@ def _verified_claims(
     return _decode(compact, key), str(header["kid"])
 
 
+def _verified_credential(token: object, jwks: object, max_bytes: int) -> tuple[dict[str, Any], str]:
+    claims, kid = _verified_claims(token, jwks, VC_JWT_TYP, max_bytes)
+    problem = credential_problem(claims)
+    if problem is not None:
+        raise CredentialError(INVALID_CREDENTIAL, problem)
+    return claims, kid
+
+
 def _now(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(UTC)
@@ -671,19 +679,15 @@ def verify_vc_jwt(
         ValueError: Only if ``now`` is naive (a programming error, not input).
     """
     moment = _now(now)
-    kid: str | None = None
     try:
-        claims, kid = _verified_claims(token, jwks, VC_JWT_TYP, max_token_bytes)
-        problem = credential_problem(claims)
-        if problem is not None:
-            raise CredentialError(INVALID_CREDENTIAL, problem)
-        credential = _strip_registered(claims)
-        try:
-            _check_period(claims, moment)
-        except CredentialError as exc:
-            return Verification(valid=False, reason=exc.code, credential=credential, kid=kid)
+        claims, kid = _verified_credential(token, jwks, max_token_bytes)
     except CredentialError as exc:
-        return Verification(valid=False, reason=exc.code, kid=kid)
+        return Verification(valid=False, reason=exc.code)
+    credential = _strip_registered(claims)
+    try:
+        _check_period(claims, moment)
+    except CredentialError as exc:
+        return Verification(valid=False, reason=exc.code, credential=credential, kid=kid)
     return Verification(valid=True, credential=credential, kid=kid)
 
 

@@ -8,12 +8,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from workforce.routes import auth, health, orgs, practitioners, wellknown
+from workforce.routes import (
+    auth,
+    bans,
+    catalog,
+    certificates,
+    credit,
+    health,
+    hiring,
+    ledger,
+    orgs,
+    pages,
+    practitioners,
+    reports,
+    training,
+    wellknown,
+)
 
 API_HANDLERS: list[Any] = [
     auth.issue_token,
     orgs.OrgController,
     practitioners.PractitionerController,
+    *catalog.ROUTES,
+    *training.ROUTES,
+    *reports.ROUTES,
+    *bans.ROUTES,
+    *certificates.ROUTES,
+    *credit.ROUTES,
+    *hiring.ROUTES,
 ]
 
-ROOT_HANDLERS: list[Any] = [health.health, wellknown.jwks]
+ROOT_HANDLERS: list[Any] = [health.health, wellknown.jwks, *ledger.ROUTES, *pages.ROUTES]

@@ -3,6 +3,7 @@
 from workforce.rules.engine import (
     ALL_POSITIONS,
     DEFAULT_RULES_DIR,
+    EN_DASH,
     HoursError,
     Mode,
     ModeTotals,
@@ -28,6 +29,7 @@ from workforce.rules.engine import (
 __all__ = [
     "ALL_POSITIONS",
     "DEFAULT_RULES_DIR",
+    "EN_DASH",
     "HoursError",
     "Mode",
     "ModeTotals",

@@ -20,13 +20,15 @@ import unicodedata
 from typing import Final, Literal
 
 __all__ = [
+    "CHECK_CHARS",
+    "CHINA_TZ",
     "CODE_BIRTH_DATE",
     "CODE_CHECKSUM",
     "CODE_LENGTH",
     "CODE_REGION",
+    "EARLIEST_BIRTH_DATE",
     "PROVINCE_CODES",
     "WEIGHTS",
-    "CHECK_CHARS",
     "InvalidIdNumber",
     "Sex",
     "birth_date",
@@ -36,6 +38,7 @@ __all__ = [
     "normalize",
     "region_code",
     "sex",
+    "today_in_china",
     "validate",
 ]
 
@@ -64,6 +67,9 @@ PROVINCE_CODES: Final = frozenset(
 """The 34 GB/T 2260 province-level codes (incl. 71 Taiwan, 81 Hong Kong, 82 Macao)."""
 
 EARLIEST_BIRTH_DATE: Final = dt.date(1900, 1, 1)
+"""Numbers with an earlier birth date are refused."""
+CHINA_TZ: Final = dt.timezone(dt.timedelta(hours=8), "CST")
+"""China Standard Time (UTC+8, no DST): the civil calendar of the birth dates."""
 
 WEIGHTS: Final = tuple(pow(2, 17 - i, 11) for i in range(17))
 """ISO 7064 MOD 11-2 weights ``2**(17 - i) mod 11`` of positions ``i = 0..16``."""
@@ -134,7 +140,8 @@ def validate(raw: str, *, today: dt.date | None = None) -> str:
 
     Args:
         raw: The number as typed (spaces, full-width digits and a lower-case ``x`` are fine).
-        today: The reference date for "born in the future"; defaults to the local date.
+        today: The reference date for "born in the future"; default today in China
+            (UTC+8), whatever the server's time zone.
 
     Returns:
         The normalized 18-character number.
@@ -149,9 +156,7 @@ def validate(raw: str, *, today: dt.date | None = None) -> str:
             CODE_LENGTH, f"an ID number has 18 characters, this one has {len(number)}"
         )
     if not _SHAPE.fullmatch(number):
-        raise InvalidIdNumber(
-            CODE_LENGTH, "an ID number is 17 digits followed by a digit or X"
-        )
+        raise InvalidIdNumber(CODE_LENGTH, "an ID number is 17 digits followed by a digit or X")
     if check_char(number[:17]) != number[17]:
         raise InvalidIdNumber(
             CODE_CHECKSUM, "the check character of the ID number does not match (mistyped?)"
@@ -167,9 +172,14 @@ def validate(raw: str, *, today: dt.date | None = None) -> str:
         raise InvalidIdNumber(
             CODE_BIRTH_DATE, "the birth date in the ID number is before 1900-01-01"
         )
-    if born > (today or dt.date.today()):  # a civil date, as printed on the card
+    if born > (today or today_in_china()):
         raise InvalidIdNumber(CODE_BIRTH_DATE, "the birth date in the ID number is in the future")
     return number
+
+
+def today_in_china() -> dt.date:
+    """The current civil date in China (UTC+8)."""
+    return dt.datetime.now(CHINA_TZ).date()
 
 
 def is_valid(raw: str, *, today: dt.date | None = None) -> bool:
@@ -234,9 +244,7 @@ def region_code(number: str) -> str:
 def _require_shape(number: str) -> str:
     normalized = normalize(number)
     if not _SHAPE.fullmatch(normalized):
-        raise InvalidIdNumber(
-            CODE_LENGTH, "an ID number is 17 digits followed by a digit or X"
-        )
+        raise InvalidIdNumber(CODE_LENGTH, "an ID number is 17 digits followed by a digit or X")
     return normalized
 
 

@@ -117,8 +117,8 @@ def org_code_check_char(body8: str) -> str:
     if not _ORG_BODY.fullmatch(body8):
         raise InvalidUscc(CODE_CHARSET, "an organisation code body is 8 digits or capitals")
     total = sum(int(char, 36) * weight for char, weight in zip(body8, _ORG_WEIGHTS, strict=True))
-    check = 11 - total % 11
-    return "X" if check == 10 else str(check % 11)
+    check = (11 - total % 11) % 11  # 11 is written 0
+    return "0123456789X"[check]
 
 
 def validate_uscc(raw: str, *, check_org_code: bool = True) -> str:

@@ -285,7 +285,8 @@ def test_jwks_keys_keeps_only_usable_ed25519_keys(key: Ed25519PrivateKey) -> Non
         ]
     }
     assert set(jwks_keys(jwks)) == {"good"}
-    for hostile in (None, [], "x", {"keys": "x"}, {"keys": None}, {"nokeys": []}, 3):
+    hostiles: list[object] = [None, [], "x", {"keys": "x"}, {"keys": None}, {"nokeys": []}, 3]
+    for hostile in hostiles:
         assert jwks_keys(hostile) == {}
 
 

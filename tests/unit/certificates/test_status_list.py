@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from workforce.certificates import status_list
 from workforce.certificates.credential import (
     Issuer,
     StatusPointer,
@@ -434,14 +435,11 @@ def test_hostile_credential_status_never_raises(status: object, jwks: dict[str, 
 def test_each_list_is_verified_once(
     key: Ed25519PrivateKey, jwks: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from workforce.certificates import status_list  # noqa: PLC0415 - patched below
-
     calls: list[object] = []
-    original = status_list.verify_vc_jwt
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(args[0])
-        return original(*args, **kwargs)
+        return verify_vc_jwt(*args, **kwargs)
 
     monkeypatch.setattr(status_list, "verify_vc_jwt", counting)
     tokens = {REVOCATION_URL: list_token(key, REVOCATION_URL, "revocation", (1,))}

@@ -29,6 +29,10 @@ VALID = [
     "32050619950712117X",
 ]
 # County codes abolished before 2002 stay valid in the numbers issued with them.
+# Full-width digits and x, as typed with a Chinese input method (U+FF10.. = ASCII + 0xFEE0).
+FULL_WIDTH = "".join(chr(ord(char) + 0xFEE0) for char in TEXTBOOK.lower())
+# Arabic-Indic digits are Unicode digits, but not ASCII ones.
+ARABIC_INDIC = "".join(chr(0x660 + int(char)) for char in TEXTBOOK[:17]) + "X"
 PRE_2002_COUNTY = [
     "320122198005201421",  # 江浦县, merged into 浦口区 in 2002
     "110224197511110033",  # 大兴县, a district since 2001
@@ -70,7 +74,7 @@ def test_sex_from_the_parity_of_the_17th_digit() -> None:
         "11010519491231002x",
         " 11010519491231002X ",
         "110105 19491231 002x",
-        "１１０１０５１９４９１２３１００２ｘ",  # full-width digits and x
+        FULL_WIDTH,
     ],
 )
 def test_normalization_of_x_spaces_and_full_width(raw: str) -> None:
@@ -96,7 +100,7 @@ def test_mask() -> None:
         "1101051949123100XX",  # X before the last position
         "11010519491231002A",
         "11010519491231002Y",
-        "١١٠١٠٥١٩٤٩١٢٣١٠٠٢X",  # Arabic-Indic digits are digits, but not ASCII
+        ARABIC_INDIC,
     ],
 )
 def test_length_and_charset(raw: str) -> None:
@@ -128,8 +132,10 @@ def test_every_single_digit_substitution_is_detected(body: str, position: int, d
     assert info.value.code == "id_number_checksum"
 
 
-@given(body=st.text(alphabet="0123456789", min_size=17, max_size=17),
-       position=st.integers(min_value=0, max_value=15))
+@given(
+    body=st.text(alphabet="0123456789", min_size=17, max_size=17),
+    position=st.integers(min_value=0, max_value=15),
+)
 def test_every_adjacent_transposition_is_detected(body: str, position: int) -> None:
     if body[position] == body[position + 1]:
         return
@@ -140,8 +146,30 @@ def test_every_adjacent_transposition_is_detected(body: str, position: int) -> N
     assert info.value.code == "id_number_checksum"
 
 
-@pytest.mark.parametrize("province", ["00", "10", "16", "20", "24", "30", "38", "40", "47",
-                                      "49", "55", "60", "66", "70", "72", "80", "83", "90", "99"])
+@pytest.mark.parametrize(
+    "province",
+    [
+        "00",
+        "10",
+        "16",
+        "20",
+        "24",
+        "30",
+        "38",
+        "40",
+        "47",
+        "49",
+        "55",
+        "60",
+        "66",
+        "70",
+        "72",
+        "80",
+        "83",
+        "90",
+        "99",
+    ],
+)
 def test_unknown_province(province: str) -> None:
     with pytest.raises(InvalidIdNumber) as info:
         idnumber.validate(complete(province + "0102199001011" + "23"), today=TODAY)
@@ -183,7 +211,7 @@ def test_birth_date_limits_are_inclusive() -> None:
 
 
 def test_default_today_is_the_current_date() -> None:
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    tomorrow = dt.datetime.now(idnumber.CHINA_TZ).date() + dt.timedelta(days=1)
     with pytest.raises(InvalidIdNumber):
         idnumber.validate(complete(f"320102{tomorrow:%Y%m%d}123"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import pickle
+from typing import Any
 
 import pytest
 
@@ -127,7 +128,9 @@ def test_key_rotation() -> None:
         (INDEX_KEY, ENC_KEY, {"key_version": 2, "retired_enc_keys": {1: bytes(16)}}),
     ],
 )
-def test_unusable_keys_are_refused(index_key: bytes, enc_key: bytes, kwargs: dict) -> None:
+def test_unusable_keys_are_refused(
+    index_key: bytes, enc_key: bytes, kwargs: dict[str, Any]
+) -> None:
     with pytest.raises(PiiError):
         PiiVault(index_key, enc_key, **kwargs)
 

@@ -107,15 +107,21 @@ _region = st.text(alphabet="0123456789", min_size=6, max_size=6)
 _chars = st.sampled_from(uscc.ALPHABET)
 
 
-@given(head=st.text(alphabet=uscc.ALPHABET, min_size=2, max_size=2), region=_region,
-       body=st.text(alphabet=uscc.ALPHABET, min_size=8, max_size=8))
+@given(
+    head=st.text(alphabet=uscc.ALPHABET, min_size=2, max_size=2),
+    region=_region,
+    body=st.text(alphabet=uscc.ALPHABET, min_size=8, max_size=8),
+)
 def test_made_codes_validate(head: str, region: str, body: str) -> None:
     code = uscc.make_uscc(head + region + body + uscc.org_code_check_char(body))
     assert uscc.validate_uscc(code) == code
 
 
-@given(prefix=st.text(alphabet=uscc.ALPHABET, min_size=17, max_size=17),
-       position=st.integers(min_value=0, max_value=17), replacement=_chars)
+@given(
+    prefix=st.text(alphabet=uscc.ALPHABET, min_size=17, max_size=17),
+    position=st.integers(min_value=0, max_value=17),
+    replacement=_chars,
+)
 def test_any_single_substitution_is_detected(prefix: str, position: int, replacement: str) -> None:
     code = uscc.make_uscc(prefix)
     if code[position] == replacement:

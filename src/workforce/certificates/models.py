@@ -1,0 +1,3 @@
+"""Certificate tables."""
+
+from __future__ import annotations

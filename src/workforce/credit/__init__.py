@@ -1,0 +1,1 @@
+"""Integrity (credit) files: events, appeals, grades, public summaries, random inspections."""

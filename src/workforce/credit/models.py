@@ -1,0 +1,3 @@
+"""credit tables."""
+
+from __future__ import annotations

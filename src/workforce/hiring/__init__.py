@@ -1,0 +1,1 @@
+"""The hiring gate: admission checks, employments, yearly re-checks and alerts."""

@@ -1,0 +1,3 @@
+"""hiring tables."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Insert-only ledger tables and their store."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Training hours: accreditation of bases, courses, completions, roster imports, compliance."""

@@ -1,0 +1,3 @@
+"""training tables."""
+
+from __future__ import annotations
