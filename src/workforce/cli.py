@@ -154,5 +154,14 @@ def keys_rotate() -> None:
     click.echo(f"new signing key {key.kid}; {len(ring.keys)} keys published")
 
 
+def _attach_domain_commands() -> None:
+    from workforce.demo import demo
+
+    main.add_command(demo)
+
+
+_attach_domain_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
