@@ -234,3 +234,57 @@ async def end_link(
     )
     for row in (await session.scalars(stmt)).all():
         row.ended_at = utcnow()
+
+
+async def register_many(
+    session: AsyncSession,
+    ctx: AppContext,
+    actor: Principal,
+    people: list[tuple[str, str, list[str]]],
+    region_code: str | None = None,
+) -> int:
+    """Bulk registration (rosters, data migration, benchmarks): one statement per batch.
+
+    ``people`` holds ``(id_number, name, positions)``; numbers must be valid (raises 422 on the
+    first invalid one, before anything is written). Already registered numbers are skipped.
+    Returns how many were new.
+    """
+    from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: PLC0415
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # noqa: PLC0415
+
+    region = _default_region(actor, region_code)
+    rows = []
+    for number_raw, name, positions in people:
+        number = normalize_id_number(number_raw)
+        pid = new_id()
+        rows.append(
+            {
+                "id": pid,
+                "subject_key": ctx.vault.subject_key(number),
+                "id_cipher": ctx.vault.encrypt(number, _aad(pid)),
+                "id_masked": idnumber.mask(number),
+                "name": name,
+                "region_code": region,
+                "positions": sorted(set(positions)),
+                "registered_by": actor.org_id,
+                "created_at": utcnow(),
+            }
+        )
+    if not rows:
+        return 0
+    await begin_write(session)
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(Practitioner).on_conflict_do_nothing(index_elements=["subject_key"])
+    result = await session.execute(stmt.returning(Practitioner.id), rows)
+    new_ids = list(result.scalars())
+    if new_ids:
+        await session.execute(
+            PractitionerLink.__table__.insert(),
+            [
+                {"id": new_id(), "practitioner_id": pid, "org_id": actor.org_id,
+                 "relation": "registered", "created_at": utcnow()}
+                for pid in new_ids
+            ],
+        )
+    return len(new_ids)
