@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import jwt
+import msgspec
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -33,10 +34,7 @@ from workforce.orgs.schemas import OrgCreate
 from workforce.orgs.service import create_org
 from workforce.practitioners.service import find_by_id_number
 from workforce.security.passwords import hash_secret, verify_secret
-from workforce.security.tokens import mint_access_token
 from workforce.settings import Settings
-
-import msgspec
 
 
 def _rate(n: int, seconds: float) -> float:
@@ -48,9 +46,18 @@ def raw_sqlite_insert(path: Path, rows: int) -> float:
     con = sqlite3.connect(path)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
-    con.execute("CREATE TABLE p (id BLOB PRIMARY KEY, k BLOB UNIQUE, c BLOB, m TEXT, n TEXT, r TEXT)")
+    con.execute(
+        "CREATE TABLE p (id BLOB PRIMARY KEY, k BLOB UNIQUE, c BLOB, m TEXT, n TEXT, r TEXT)"
+    )
     data = [
-        (os.urandom(16), hashlib.sha256(i.to_bytes(8, "big")).digest(), os.urandom(47), "x" * 18, "王芳", "320102")
+        (
+            os.urandom(16),
+            hashlib.sha256(i.to_bytes(8, "big")).digest(),
+            os.urandom(47),
+            "x" * 18,
+            "王芳",
+            "320102",
+        )
         for i in range(rows)
     ]
     started = time.perf_counter()
@@ -72,23 +79,33 @@ def raw_sqlite_lookup(db_file: Path, keys: list[bytes]) -> float:
     return _rate(len(keys), elapsed)
 
 
-async def http_figures(settings: Settings, ctx: AppContext, sample_numbers: list[str], n: int) -> dict[str, float]:
+async def http_figures(
+    settings: Settings, ctx: AppContext, sample_numbers: list[str], n: int
+) -> dict[str, float]:
     app = create_app(settings, ctx)
     engine = make_engine(settings.effective_database_url)
     async with async_sessionmaker(engine, expire_on_commit=False)() as session:
         cmd = msgspec.convert({"kind": "admin", "name": "基准运维"}, OrgCreate)
         org, creds = await create_org(session, ctx, None, cmd)
         inst_cmd = msgspec.convert(
-            {"kind": "institution", "name": "基准托育园", "region_code": "320102",
-             "uscc": synth.random_uscc(random.Random(5), "320102")},
+            {
+                "kind": "institution",
+                "name": "基准托育园",
+                "region_code": "320102",
+                "uscc": synth.random_uscc(random.Random(5), "320102"),
+            },
             OrgCreate,
         )
-        inst, inst_creds = await create_org(session, ctx, None, inst_cmd)
+        _, inst_creds = await create_org(session, ctx, None, inst_cmd)
         await session.commit()
     await engine.dispose()
     out: dict[str, float] = {}
     async with AsyncTestClient(app=app) as client:
-        form = {"grant_type": "client_credentials", "client_id": creds.client_id, "client_secret": creds.client_secret}
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret,
+        }
         tokens = max(5, n // 50)
         started = time.perf_counter()
         for _ in range(tokens):
@@ -115,13 +132,22 @@ async def http_figures(settings: Settings, ctx: AppContext, sample_numbers: list
         for _ in range(n):
             jwt.decode(token, key, algorithms=["EdDSA"], options={"verify_aud": False})
         out["jwt_verify_per_s"] = _rate(n, time.perf_counter() - started)
-        inst_token = (await client.post("/api/v1/auth/token", data={
-            "grant_type": "client_credentials", "client_id": inst_creds.client_id,
-            "client_secret": inst_creds.client_secret})).json()["access_token"]
+        inst_token = (
+            await client.post(
+                "/api/v1/auth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": inst_creds.client_id,
+                    "client_secret": inst_creds.client_secret,
+                },
+            )
+        ).json()["access_token"]
         ih = {"Authorization": f"Bearer {inst_token}"}
         started = time.perf_counter()
         for number in sample_numbers[:n]:
-            r = await client.post("/api/v1/practitioners/lookup", json={"id_number": number}, headers=ih)
+            r = await client.post(
+                "/api/v1/practitioners/lookup", json={"id_number": number}, headers=ih
+            )
             assert r.status_code == 200, r.text
         out["lookup_http_per_s"] = _rate(min(n, len(sample_numbers)), time.perf_counter() - started)
     return out

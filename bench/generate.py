@@ -53,7 +53,9 @@ async def generate(
         )
         org, creds = await create_org(session, ctx, None, cmd)
         await session.commit()
-    base = Principal(client_id=creds.client_id, org_id=org.id, role="training_base", region="320102")
+    base = Principal(
+        client_id=creds.client_id, org_id=org.id, role="training_base", region="320102"
+    )
     numbers = synth.unique_id_numbers(rng, count)
     started = time.perf_counter()
     done = 0
@@ -82,8 +84,10 @@ def main() -> None:
     settings = Settings(var_dir=var_dir, database_url=args.database_url, scrypt_log2_n=10)
     upgrade(settings.effective_database_url)
     _, elapsed, _ = asyncio.run(generate(settings, args.practitioners))
-    print(f"registered {args.practitioners:,} practitioners in {elapsed:.1f} s "
-          f"({args.practitioners / elapsed:,.0f}/s)")
+    print(
+        f"registered {args.practitioners:,} practitioners in {elapsed:.1f} s "
+        f"({args.practitioners / elapsed:,.0f}/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -64,7 +64,10 @@ class Factory:
         org, creds = await create_org(self.session, self.ctx, None, cmd)
         await self.session.commit()
         principal = Principal(
-            client_id=creds.client_id, org_id=org.id, role=kind, region=region  # type: ignore[arg-type]
+            client_id=creds.client_id,
+            org_id=org.id,
+            role=kind,
+            region=region,  # type: ignore[arg-type]
         )
         return Actor(
             org=org,

@@ -13,8 +13,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from litestar import Litestar
-from schemathesis.specs.openapi.checks import response_schema_conformance
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tests.factories import Factory

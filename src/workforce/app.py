@@ -115,7 +115,11 @@ def http_to_problem(exc: HTTPException) -> ProblemDetailsException:
     detail = exc.detail or title
     reasons = _validation_reasons(exc.extra) if isinstance(exc, ValidationException) else []
     if isinstance(exc, ValidationException):
-        code = "malformed_body" if any(r.code == "malformed_body" for r in reasons) else "validation_failed"
+        code = (
+            "malformed_body"
+            if any(r.code == "malformed_body" for r in reasons)
+            else "validation_failed"
+        )
         title, detail = "Invalid request", "the request does not match the documented schema"
     if status == 401:
         detail = "a valid bearer access token is required"
@@ -130,7 +134,9 @@ def integrity_to_problem(_: Exception) -> ProblemDetailsException:
 
 def not_found_to_problem(_: Exception) -> ProblemDetailsException:
     """advanced-alchemy's NotFoundError."""
-    return _problem(404, "not_found", "Not found", "no such resource", [Reason("not_found", "no such resource")])
+    return _problem(
+        404, "not_found", "Not found", "no such resource", [Reason("not_found", "no such resource")]
+    )
 
 
 def busy_to_problem(exc: OperationalError) -> ProblemDetailsException:
@@ -138,7 +144,11 @@ def busy_to_problem(exc: OperationalError) -> ProblemDetailsException:
     log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else "error")
     detail = "the database is busy; retry shortly"
     return _problem(
-        503, "database_busy", "Service unavailable", detail, [Reason("database_busy", detail)],
+        503,
+        "database_busy",
+        "Service unavailable",
+        detail,
+        [Reason("database_busy", detail)],
         headers={"Retry-After": "1"},
     )
 
@@ -147,10 +157,14 @@ def unexpected_to_problem(exc: Exception) -> ProblemDetailsException:
     """Anything unforeseen: logged with its traceback (masked), answered without one."""
     log.error("unhandled %s", type(exc).__name__, exc_info=exc)
     detail = "an unexpected error occurred; it has been logged"
-    return _problem(500, "internal_error", "Internal server error", detail, [Reason("internal_error", detail)])
+    return _problem(
+        500, "internal_error", "Internal server error", detail, [Reason("internal_error", detail)]
+    )
 
 
-async def retrieve_principal(token: KidToken, _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+async def retrieve_principal(
+    token: KidToken, _: ASGIConnection[Any, Any, Any, Any]
+) -> Principal | None:
     """The principal named by a verified access token."""
     try:
         return msgspec.convert(

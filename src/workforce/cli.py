@@ -1,48 +1,14 @@
-"""The ``workforce`` command line: serve, migrate, organisations, keys, ledger, certificates, demo."""
+"""The ``workforce`` command line: serve, migrate, organisations, keys, ledger, certificates."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
 import click
 
-from workforce.settings import Settings, load_settings
-
-T = TypeVar("T")
-
-
-def run_in_session(settings: Settings, fn: Callable[[Any, Any], Awaitable[T]]) -> T:
-    """Run ``fn(session, ctx)`` in one committed unit of work against the configured database."""
-    from sqlalchemy.ext.asyncio import async_sessionmaker
-
-    from workforce.context import AppContext
-    from workforce.db import make_engine
-
-    async def _main() -> T:
-        engine = make_engine(settings.effective_database_url)
-        ctx = AppContext.open(settings)
-        try:
-            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-                result = await fn(session, ctx)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(_main())
-
-
-def ensure_embedded_database(settings: Settings) -> None:
-    """Create and migrate the default SQLite database (other databases: ``db upgrade``)."""
-    if settings.is_embedded_database:
-        from workforce.migrate import upgrade
-
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
-        upgrade(settings.effective_database_url)
+from workforce.runner import ensure_embedded_database, run_in_session
+from workforce.settings import load_settings
 
 
 @click.group()
@@ -104,7 +70,9 @@ def orgs() -> None:
 @click.option("--region", "region_code", default=None, help="GB/T 2260 region code (6 digits).")
 @click.option("--uscc", default=None, help="Unified social credit code (GB 32100).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def orgs_create(kind: str, name: str, region_code: str | None, uscc: str | None, as_json: bool) -> None:
+def orgs_create(
+    kind: str, name: str, region_code: str | None, uscc: str | None, as_json: bool
+) -> None:
     """Create an organisation and one API client; prints org_id, client_id and client_secret."""
     import msgspec
 

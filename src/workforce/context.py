@@ -31,7 +31,9 @@ class AppContext:
     def open(cls, settings: Settings) -> AppContext:
         """Open the keyring and secrets named by ``settings`` (creating them on first use)."""
         keys_dir = settings.effective_keys_dir
-        return cls(settings=settings, keyring=Keyring.open(keys_dir), secrets=Secrets.open(keys_dir))
+        return cls(
+            settings=settings, keyring=Keyring.open(keys_dir), secrets=Secrets.open(keys_dir)
+        )
 
     @functools.cached_property
     def vault(self) -> PiiVault:

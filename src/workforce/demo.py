@@ -20,26 +20,57 @@ from workforce.orgs.schemas import OrgCreate
 from workforce.orgs.service import create_org
 from workforce.practitioners.schemas import PractitionerCreate
 from workforce.practitioners.service import register
+from workforce.runner import ensure_embedded_database, run_in_session
 from workforce.security.principal import Principal
+from workforce.settings import load_settings
 
 ORGS: list[dict[str, Any]] = [
     {"key": "admin", "kind": "admin", "name": "托育从业人员登记系统运维中心"},
-    {"key": "province", "kind": "regulator", "name": "江苏省卫生健康委员会", "region_code": "320000"},
-    {"key": "nanjing", "kind": "regulator", "name": "南京市卫生健康委员会", "region_code": "320100"},
+    {
+        "key": "province",
+        "kind": "regulator",
+        "name": "江苏省卫生健康委员会",
+        "region_code": "320000",
+    },
+    {
+        "key": "nanjing",
+        "kind": "regulator",
+        "name": "南京市卫生健康委员会",
+        "region_code": "320100",
+    },
     {"key": "suzhou", "kind": "regulator", "name": "苏州市卫生健康委员会", "region_code": "320500"},
-    {"key": "base_nj", "kind": "training_base", "name": "南京市托育服务实训基地", "region_code": "320104"},
-    {"key": "base_sz", "kind": "training_base", "name": "苏州市姑苏区托育人才实训基地", "region_code": "320508"},
     {
-        "key": "inst_xw", "kind": "institution", "name": "南京市玄武区小橘灯托育园",
-        "region_code": "320102", "ownership": "nonprofit",
+        "key": "base_nj",
+        "kind": "training_base",
+        "name": "南京市托育服务实训基地",
+        "region_code": "320104",
     },
     {
-        "key": "inst_jy", "kind": "institution", "name": "南京市建邺区禾苗托育中心",
-        "region_code": "320105", "ownership": "for_profit",
+        "key": "base_sz",
+        "kind": "training_base",
+        "name": "苏州市姑苏区托育人才实训基地",
+        "region_code": "320508",
     },
     {
-        "key": "inst_gs", "kind": "institution", "name": "苏州市姑苏区童心托育园",
-        "region_code": "320508", "ownership": "nonprofit",
+        "key": "inst_xw",
+        "kind": "institution",
+        "name": "南京市玄武区小橘灯托育园",
+        "region_code": "320102",
+        "ownership": "nonprofit",
+    },
+    {
+        "key": "inst_jy",
+        "kind": "institution",
+        "name": "南京市建邺区禾苗托育中心",
+        "region_code": "320105",
+        "ownership": "for_profit",
+    },
+    {
+        "key": "inst_gs",
+        "kind": "institution",
+        "name": "苏州市姑苏区童心托育园",
+        "region_code": "320508",
+        "ownership": "nonprofit",
     },
 ]
 
@@ -53,7 +84,7 @@ def _credentials_file(ctx: AppContext) -> Path:
 
 async def load_demo(session: AsyncSession, ctx: AppContext, seed: int = 2026) -> dict[str, Any]:
     """Create the demo organisations and practitioners; return the credentials by key."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not secrets
     out: dict[str, Any] = {}
     principals: dict[str, Principal] = {}
     for spec in ORGS:
@@ -62,7 +93,9 @@ async def load_demo(session: AsyncSession, ctx: AppContext, seed: int = 2026) ->
             data["uscc"] = synth.random_uscc(rng, spec["region_code"])
         org, creds = await create_org(session, ctx, None, msgspec.convert(data, OrgCreate))
         principals[spec["key"]] = Principal(
-            client_id=creds.client_id, org_id=org.id, role=org.kind,  # type: ignore[arg-type]
+            client_id=creds.client_id,
+            org_id=org.id,
+            role=org.kind,  # type: ignore[arg-type]
             region=org.region_code,
         )
         out[spec["key"]] = {
@@ -84,7 +117,9 @@ async def load_demo(session: AsyncSession, ctx: AppContext, seed: int = 2026) ->
             by,
             PractitionerCreate(id_number=person.id_number, name=person.name, positions=positions),
         )
-        people.append({"practitioner_id": str(row.id), "name": row.name, "id_number": person.id_number})
+        people.append(
+            {"practitioner_id": str(row.id), "name": row.name, "id_number": person.id_number}
+        )
     out["practitioners"] = people
     await session.flush()
     return out
@@ -110,8 +145,10 @@ def _print(creds: dict[str, Any]) -> None:
         click.echo(f"  client_secret={c['client_secret']}")
     sample = creds["practitioners"][1]
     click.echo(f"\n演示从业人员示例：{sample['name']}，身份证号 {sample['id_number']}（合成数据）")
-    click.echo("\n获取令牌：curl -s -X POST http://127.0.0.1:8000/api/v1/auth/token "
-               "-d grant_type=client_credentials -d client_id=… -d client_secret=…")
+    click.echo(
+        "\n获取令牌：curl -s -X POST http://127.0.0.1:8000/api/v1/auth/token "
+        "-d grant_type=client_credentials -d client_id=… -d client_secret=…"
+    )
 
 
 @click.command()
@@ -120,9 +157,6 @@ def _print(creds: dict[str, Any]) -> None:
 @click.option("--seed", default=2026, show_default=True, type=int)
 def demo(if_empty: bool, as_json: bool, seed: int) -> None:
     """Load a small realistic data set and print working credentials for each role."""
-    from workforce.cli import ensure_embedded_database, run_in_session
-    from workforce.settings import load_settings
-
     settings = load_settings()
     ensure_embedded_database(settings)
 

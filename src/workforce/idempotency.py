@@ -60,7 +60,9 @@ async def idempotent(
         status, body = await produce()
         return Response(body, status_code=status)
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-        raise BadRequest("Idempotency-Key must be 1 to 100 printable characters", code="invalid_idempotency_key")
+        raise BadRequest(
+            "Idempotency-Key must be 1 to 100 printable characters", code="invalid_idempotency_key"
+        )
     await begin_write(session)
     stored = await session.scalar(
         select(IdempotencyRecord).where(
@@ -84,11 +86,16 @@ async def idempotent(
         async with session.begin_nested():
             session.add(
                 IdempotencyRecord(
-                    org_id=actor.org_id, key=key, fingerprint=digest, status_code=status, body=encoded
+                    org_id=actor.org_id,
+                    key=key,
+                    fingerprint=digest,
+                    status_code=status,
+                    body=encoded,
                 )
             )
     except IntegrityError:
         raise Conflict(
-            "a request with this Idempotency-Key is being processed; retry", code="idempotency_in_progress"
+            "a request with this Idempotency-Key is being processed; retry",
+            code="idempotency_in_progress",
         ) from None
     return Response(encoded, status_code=status, media_type="application/json")

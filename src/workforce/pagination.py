@@ -38,7 +38,9 @@ def decode_cursor(cursor: str) -> uuid.UUID:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         return uuid.UUID(bytes=raw)
     except (binascii.Error, ValueError) as exc:
-        raise BadRequest("the cursor is not one this service issued", code="invalid_cursor") from exc
+        raise BadRequest(
+            "the cursor is not one this service issued", code="invalid_cursor"
+        ) from exc
 
 
 def check_limit(limit: int) -> int:

@@ -98,6 +98,9 @@ def load_settings() -> Settings:
             kwargs[field.name] = raw
     settings = Settings(**kwargs)  # type: ignore[arg-type]
     if settings.environment not in ("development", "production", "test"):
-        msg = f"WORKFORCE_ENVIRONMENT must be development, production or test, not {settings.environment!r}"
+        msg = (
+            "WORKFORCE_ENVIRONMENT must be development, production or test, "
+            f"not {settings.environment!r}"
+        )
         raise ValueError(msg)
     return settings

@@ -26,14 +26,21 @@ async def test_jwks_lists_current_key(client, ctx) -> None:
     assert response.status_code == 200
     kids = [k["kid"] for k in response.json()["keys"]]
     assert ctx.keyring.current.kid in kids
-    assert all(k["kty"] == "OKP" and k["crv"] == "Ed25519" and "d" not in k for k in response.json()["keys"])
+    assert all(
+        k["kty"] == "OKP" and k["crv"] == "Ed25519" and "d" not in k
+        for k in response.json()["keys"]
+    )
 
 
 async def test_token_grant_and_use(client, factory: Factory) -> None:
     admin = await factory.org("admin", region=None)
     response = await client.post(
         "/api/v1/auth/token",
-        data={"grant_type": "client_credentials", "client_id": admin.client_id, "client_secret": admin.client_secret},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": admin.client_id,
+            "client_secret": admin.client_secret,
+        },
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -43,7 +50,9 @@ async def test_token_grant_and_use(client, factory: Factory) -> None:
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert {"iss", "sub", "org", "role", "exp"} <= claims.keys()
     assert claims["role"] == "admin"
-    me = await client.get(f"/api/v1/orgs/{admin.org.id}", headers={"Authorization": f"Bearer {body['access_token']}"})
+    me = await client.get(
+        f"/api/v1/orgs/{admin.org.id}", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
     assert me.status_code == 200
 
 
@@ -51,7 +60,11 @@ async def test_token_grant_and_use(client, factory: Factory) -> None:
     ("form", "status", "code"),
     [
         ({"grant_type": "password"}, 400, "unsupported_grant_type"),
-        ({"grant_type": "client_credentials", "client_id": "wf_nobody", "client_secret": "x"}, 401, "invalid_client"),
+        (
+            {"grant_type": "client_credentials", "client_id": "wf_nobody", "client_secret": "x"},
+            401,
+            "invalid_client",
+        ),
         ({"grant_type": "client_credentials"}, 401, "invalid_client"),
     ],
 )
@@ -66,7 +79,11 @@ async def test_wrong_secret_is_401(client, factory: Factory) -> None:
     admin = await factory.org("admin", region=None)
     response = await client.post(
         "/api/v1/auth/token",
-        data={"grant_type": "client_credentials", "client_id": admin.client_id, "client_secret": admin.client_secret + "x"},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": admin.client_id,
+            "client_secret": admin.client_secret + "x",
+        },
     )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
@@ -87,7 +104,9 @@ async def test_bad_tokens_are_401(client, factory: Factory, ctx) -> None:
     tampered = f"{head}.{_b64(json.dumps({**claims, 'region': '110000'}).encode())}.{sig}"
     none_token = f"{_b64(json.dumps({'alg': 'none', 'typ': 'JWT', 'kid': ctx.keyring.current.kid}).encode())}.{payload}."
     public_raw = ctx.keyring.current.public.public_bytes_raw()
-    hs256 = jwt.encode(claims, public_raw, algorithm="HS256", headers={"kid": ctx.keyring.current.kid})
+    hs256 = jwt.encode(
+        claims, public_raw, algorithm="HS256", headers={"kid": ctx.keyring.current.kid}
+    )
     stranger = jwt.encode(
         {**claims, "exp": datetime.now(UTC) + timedelta(minutes=5)},
         Ed25519PrivateKey.generate(),
@@ -113,13 +132,17 @@ async def test_problem_details_for_404_405_and_malformed(client, factory: Factor
     assert wrong_method.status_code == 405
     assert wrong_method.json()["type"] == "urn:workforce:method_not_allowed"
     malformed = await client.post(
-        "/api/v1/orgs", content=b"{not json", headers={**admin.headers, "Content-Type": "application/json"}
+        "/api/v1/orgs",
+        content=b"{not json",
+        headers={**admin.headers, "Content-Type": "application/json"},
     )
     assert malformed.status_code == 400
     body = malformed.json()
     assert body["reasons"] and "Traceback" not in malformed.text
     wrong_type = await client.post(
-        "/api/v1/orgs", content=b"kind=admin", headers={**admin.headers, "Content-Type": "text/plain"}
+        "/api/v1/orgs",
+        content=b"kind=admin",
+        headers={**admin.headers, "Content-Type": "text/plain"},
     )
     assert wrong_type.status_code == 415
     assert wrong_type.json()["type"] == "urn:workforce:unsupported_media_type"
@@ -128,7 +151,9 @@ async def test_problem_details_for_404_405_and_malformed(client, factory: Factor
 async def test_unknown_fields_and_oversized_bodies(client, factory: Factory) -> None:
     admin = await factory.org("admin", region=None)
     unknown = await client.post(
-        "/api/v1/orgs", json={"kind": "admin", "name": "运维", "colour": "red"}, headers=admin.headers
+        "/api/v1/orgs",
+        json={"kind": "admin", "name": "运维", "colour": "red"},
+        headers=admin.headers,
     )
     assert unknown.status_code == 400
     assert unknown.json()["reasons"][0]["code"] == "unknown_field"

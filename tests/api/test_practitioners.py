@@ -74,7 +74,9 @@ async def test_invalid_id_numbers(client, factory: Factory, mutate, specific, ca
         assert any(c.startswith("id_number_") for c in codes)
     assert bad not in response.text
     assert bad not in caplog_all.text
-    lookup = await client.post("/api/v1/practitioners/lookup", json={"id_number": bad}, headers=base.headers)
+    lookup = await client.post(
+        "/api/v1/practitioners/lookup", json={"id_number": bad}, headers=base.headers
+    )
     assert lookup.status_code == 422
 
 
@@ -82,11 +84,15 @@ async def test_lookup_found_and_missing(client, factory: Factory) -> None:
     base = await factory.org("training_base")
     inst = await factory.org("institution")
     person, number = await factory.practitioner(by=base)
-    found = await client.post("/api/v1/practitioners/lookup", json={"id_number": number}, headers=inst.headers)
+    found = await client.post(
+        "/api/v1/practitioners/lookup", json={"id_number": number}, headers=inst.headers
+    )
     assert found.status_code == 200
     assert found.json() == {"practitioner_id": str(person.id)}
     missing = await client.post(
-        "/api/v1/practitioners/lookup", json={"id_number": factory.id_number()}, headers=inst.headers
+        "/api/v1/practitioners/lookup",
+        json={"id_number": factory.id_number()},
+        headers=inst.headers,
     )
     assert missing.status_code == 404
     assert missing.json()["type"] == "urn:workforce:not_registered"
@@ -113,14 +119,20 @@ async def test_regulator_reveal_and_access_log(client, factory: Factory) -> None
     nanjing = await factory.org("regulator", region="320100")
     suzhou = await factory.org("regulator", region="320500")
     person, number = await factory.practitioner(by=base)
-    await client.post("/api/v1/practitioners/lookup", json={"id_number": number}, headers=inst.headers)
+    await client.post(
+        "/api/v1/practitioners/lookup", json={"id_number": number}, headers=inst.headers
+    )
     await client.get(f"/api/v1/practitioners/{person.id}", headers=base.headers)
     reveal_url = f"/api/v1/practitioners/{person.id}/reveal"
     revealed = await client.post(reveal_url, json={"reason": "案件核查"}, headers=nanjing.headers)
     assert revealed.status_code == 200
     assert revealed.json()["id_number"] == number
-    assert (await client.post(reveal_url, json={"reason": "核查"}, headers=suzhou.headers)).status_code == 404
-    assert (await client.post(reveal_url, json={"reason": "核查"}, headers=base.headers)).status_code == 403
+    assert (
+        await client.post(reveal_url, json={"reason": "核查"}, headers=suzhou.headers)
+    ).status_code == 404
+    assert (
+        await client.post(reveal_url, json={"reason": "核查"}, headers=base.headers)
+    ).status_code == 403
     log = await client.get(f"/api/v1/practitioners/{person.id}/access-log", headers=nanjing.headers)
     assert log.status_code == 200
     entries = log.json()["items"]
@@ -129,7 +141,9 @@ async def test_regulator_reveal_and_access_log(client, factory: Factory) -> None
     assert (str(base.org.id), "read") in actions
     assert (str(nanjing.org.id), "reveal") in actions
     assert all("{" in e["route"] or "lookup" in e["route"] for e in entries)
-    assert (await client.get(f"/api/v1/practitioners/{person.id}/access-log", headers=inst.headers)).status_code == 403
+    assert (
+        await client.get(f"/api/v1/practitioners/{person.id}/access-log", headers=inst.headers)
+    ).status_code == 403
 
 
 async def test_stored_id_number_is_not_plain(client, factory: Factory, session) -> None:
@@ -146,7 +160,12 @@ async def test_stored_id_number_is_not_plain(client, factory: Factory, session) 
 ROLE_MATRIX = [
     # (method, path, body, allowed roles)
     ("POST", "/api/v1/practitioners", "register", {"training_base", "institution", "regulator"}),
-    ("POST", "/api/v1/practitioners/lookup", "lookup", {"training_base", "institution", "regulator", "admin"}),
+    (
+        "POST",
+        "/api/v1/practitioners/lookup",
+        "lookup",
+        {"training_base", "institution", "regulator", "admin"},
+    ),
     ("POST", "/api/v1/orgs", "org", {"admin", "regulator"}),
 ]
 
@@ -165,7 +184,12 @@ async def test_role_matrix(client, factory: Factory, rng, method, path, body, al
         payload = {
             "register": {"id_number": factory.id_number(), "name": "赵敏"},
             "lookup": {"id_number": factory.id_number()},
-            "org": {"kind": "training_base", "name": "基地", "region_code": "320102", "uscc": synth.random_uscc(rng, "320102")},
+            "org": {
+                "kind": "training_base",
+                "name": "基地",
+                "region_code": "320102",
+                "uscc": synth.random_uscc(rng, "320102"),
+            },
         }[body]
         response = await client.request(method, path, json=payload, headers=actor.headers)
         if role in allowed:
@@ -181,6 +205,8 @@ async def test_no_id_number_in_logs(client, factory: Factory, caplog_all) -> Non
     base = await factory.org("training_base")
     number = factory.id_number()
     await _register(client, base, number)
-    await client.post("/api/v1/practitioners/lookup", json={"id_number": number}, headers=base.headers)
+    await client.post(
+        "/api/v1/practitioners/lookup", json={"id_number": number}, headers=base.headers
+    )
     logging.getLogger("workforce").warning("probe %s", number)
     assert number not in caplog_all.text.replace(idnumber.mask(number), "")

@@ -17,12 +17,16 @@ async def test_register_many_skips_existing_and_links(factory: Factory, session,
     base = await factory.org("training_base")
     existing, number = await factory.practitioner(by=base)
     people = [(factory.id_number(), f"学员{i}", ["caregiver"]) for i in range(50)]
-    created = await register_many(session, ctx, base.principal, [*people, (number, existing.name, [])])
+    created = await register_many(
+        session, ctx, base.principal, [*people, (number, existing.name, [])]
+    )
     await session.commit()
     assert created == 50
     assert await session.scalar(select(func.count()).select_from(Practitioner)) == 51
     links = await session.scalar(
-        select(func.count()).select_from(PractitionerLink).where(PractitionerLink.org_id == base.org.id)
+        select(func.count())
+        .select_from(PractitionerLink)
+        .where(PractitionerLink.org_id == base.org.id)
     )
     assert links == 51
     found = await find_by_id_number(session, ctx, people[7][0])

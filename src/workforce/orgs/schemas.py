@@ -65,4 +65,4 @@ class TokenResponse(Output):
 
     access_token: str
     expires_in: int
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the RFC 6749 token type, not a secret

@@ -79,7 +79,9 @@ async def create_org(
     _authorize_create(actor, cmd, region)
     code = _check_uscc(cmd.uscc, cmd.kind)
     if cmd.kind != "institution" and (cmd.ownership or cmd.filing_status):
-        raise Invalid("ownership and filing_status apply to institutions only", code="invalid_field")
+        raise Invalid(
+            "ownership and filing_status apply to institutions only", code="invalid_field"
+        )
     await begin_write(session)
     org = Org(
         kind=cmd.kind,
@@ -139,7 +141,9 @@ async def list_orgs(
     if kind:
         stmt = stmt.where(Org.kind == kind)
     if actor.role == "regulator":
-        stmt = stmt.where(Org.region_code.startswith(regions.jurisdiction_prefix(actor.region or "")))
+        stmt = stmt.where(
+            Org.region_code.startswith(regions.jurisdiction_prefix(actor.region or ""))
+        )
     elif actor.role != "admin":
         stmt = stmt.where(Org.id == actor.org_id)
     return await paginate(session, stmt, Org.id, limit, cursor)
@@ -157,9 +161,9 @@ async def issue_token(
         raise Unauthorized("client authentication failed", code="invalid_client")
     row = (
         await session.execute(
-            select(ApiClient, Org).join(Org, Org.id == ApiClient.org_id).where(
-                ApiClient.client_id == client_id
-            )
+            select(ApiClient, Org)
+            .join(Org, Org.id == ApiClient.org_id)
+            .where(ApiClient.client_id == client_id)
         )
     ).first()
     stored = row[0].secret_hash if row else _DUMMY_HASH
@@ -168,7 +172,10 @@ async def issue_token(
         raise Unauthorized("client authentication failed", code="invalid_client")
     client, org = row
     principal = Principal(
-        client_id=client.client_id, org_id=org.id, role=org.kind, region=org.region_code  # type: ignore[arg-type]
+        client_id=client.client_id,
+        org_id=org.id,
+        role=org.kind,
+        region=org.region_code,  # type: ignore[arg-type]
     )
     ttl = ctx.settings.access_token_ttl_seconds
     return mint_access_token(ctx.keyring, principal, ctx.settings.issuer, ttl), ttl

@@ -27,7 +27,7 @@ class PractitionerCreate(Input):
 
     id_number: IdNumberField
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
-    positions: Annotated[list[PositionCode], msgspec.Meta(max_length=10)] = []
+    positions: Annotated[list[PositionCode], msgspec.Meta(max_length=10)] = []  # noqa: RUF012 - msgspec copies defaults
     region_code: RegionCode | None = None
 
 

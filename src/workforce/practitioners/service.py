@@ -282,8 +282,13 @@ async def register_many(
         await session.execute(
             PractitionerLink.__table__.insert(),
             [
-                {"id": new_id(), "practitioner_id": pid, "org_id": actor.org_id,
-                 "relation": "registered", "created_at": utcnow()}
+                {
+                    "id": new_id(),
+                    "practitioner_id": pid,
+                    "org_id": actor.org_id,
+                    "relation": "registered",
+                    "created_at": utcnow(),
+                }
                 for pid in new_ids
             ],
         )

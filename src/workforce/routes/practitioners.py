@@ -21,8 +21,8 @@ from workforce.practitioners.schemas import (
     Practitioner,
     PractitionerCreate,
     PractitionerLookup,
-    RevealRequest,
     Revealed,
+    RevealRequest,
 )
 from workforce.routes.deps import route_of
 from workforce.security.guards import requires_role
@@ -109,14 +109,16 @@ class PractitionerController(Controller):
     async def reveal(
         self,
         practitioner_id: FromPath[uuid.UUID],
-        data: JSONBody[RevealRequest],  # noqa: ARG002 - the purpose is required; the route is logged
+        data: JSONBody[RevealRequest],
         db_session: NamedDependency[AsyncSession],
         ctx: NamedDependency[AppContext],
         principal: NamedDependency[Principal],
         request: Request[Any, Any, Any],
     ) -> Response[Revealed]:
         """The full ID number, for a regulator of the practitioner's jurisdiction; access-logged."""
-        number = await service.reveal(db_session, ctx, principal, practitioner_id, route_of(request))
+        number = await service.reveal(
+            db_session, ctx, principal, practitioner_id, route_of(request)
+        )
         return Response(
             Revealed(practitioner_id=practitioner_id, id_number=number),
             headers={"Cache-Control": "no-store"},

@@ -136,7 +136,9 @@ class Keyring:
             if not isinstance(private, Ed25519PrivateKey):
                 msg = f"{path.name} is not an Ed25519 private key"
                 raise TypeError(msg)
-            keys.append(SigningKey(jwk_thumbprint(private.public_key()), int(stamp) / 1000, private))
+            keys.append(
+                SigningKey(jwk_thumbprint(private.public_key()), int(stamp) / 1000, private)
+            )
         if not keys:
             msg = f"no signing key in {signing}"
             raise FileNotFoundError(msg)
@@ -199,7 +201,10 @@ class Secrets:
         path = directory / "secrets.json"
         with _locked(directory):
             if not path.exists():
-                fresh = {name: base64.b64encode(secrets.token_bytes(32)).decode() for name in _SECRET_NAMES}
+                fresh = {
+                    name: base64.b64encode(secrets.token_bytes(32)).decode()
+                    for name in _SECRET_NAMES
+                }
                 _write_private(path, json.dumps(fresh, indent=2).encode())
         return cls._from_json(path.read_text())
 

@@ -15,8 +15,14 @@ def hash_secret(secret: str, log2_n: int = 15) -> str:
     salt = secrets.token_bytes(16)
     digest = _scrypt(secret, salt, log2_n, _R, _P)
     return "$".join(
-        ["scrypt", str(log2_n), str(_R), str(_P), base64.b64encode(salt).decode(),
-         base64.b64encode(digest).decode()]
+        [
+            "scrypt",
+            str(log2_n),
+            str(_R),
+            str(_P),
+            base64.b64encode(salt).decode(),
+            base64.b64encode(digest).decode(),
+        ]
     )
 
 

@@ -20,9 +20,7 @@ from workforce.security.keys import Keyring
 from workforce.security.principal import Principal
 
 
-def mint_access_token(
-    keyring: Keyring, principal: Principal, issuer: str, ttl_seconds: int
-) -> str:
+def mint_access_token(keyring: Keyring, principal: Principal, issuer: str, ttl_seconds: int) -> str:
     """Sign an access token for ``principal`` with the keyring's current key."""
     key = keyring.current
     now = datetime.now(UTC)
@@ -49,8 +47,8 @@ class KidToken(Token):
     def decode_payload(
         cls,
         encoded_token: str,
-        secret: str,  # noqa: ARG003 - the keyring replaces the single secret
-        algorithms: list[str],  # noqa: ARG003 - EdDSA only, whatever the caller passes
+        secret: str,
+        algorithms: list[str],
         issuer: str | Sequence[str] | None = None,
         audience: str | Sequence[str] | None = None,
         options: Any = None,

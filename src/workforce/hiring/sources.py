@@ -1,0 +1,135 @@
+"""What the hiring gate reads from the other domains, in one place.
+
+Each function calls the owning domain's service (imported on first use, which keeps the
+domains free of import cycles) and reduces its answer to the few facts hiring needs:
+
+* the ban ledger: whether a subject is barred now, and the latest signed checkpoint;
+* certificates: the certificates a practitioner holds with their status, and expiry;
+* credit: whether a practitioner is under joint punishment (联合惩戒);
+* training: the practitioner's rule results for a year.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import uuid
+    from datetime import date
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from workforce.context import AppContext
+    from workforce.policy.catalog import HeldCert
+    from workforce.practitioners.models import Practitioner
+    from workforce.rules.engine import RuleResult
+
+EMPTY_TREE_ROOT = hashlib.sha256(b"").digest()
+"""RFC 9162 root of the empty tree (the ledger before its first entry)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckpointRef:
+    """The ledger checkpoint a check was made against."""
+
+    origin: str
+    size: int
+    root_hash: bytes
+
+    def claims(self) -> dict[str, Any]:
+        """The receipt's ``ledger_checkpoint`` claim."""
+        return {
+            "origin": self.origin,
+            "size": self.size,
+            "root_hash": base64.b64encode(self.root_hash).decode("ascii"),
+        }
+
+
+def _first(obj: Any, *names: str) -> Any:
+    for name in names:
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:
+            return bytes.fromhex(value)
+    msg = f"unexpected root hash type {type(value).__name__}"
+    raise TypeError(msg)
+
+
+async def is_banned(session: AsyncSession, ctx: AppContext, id_number: str) -> bool:
+    """Whether a ban is in force for this (normalized, valid) ID number today."""
+    from workforce.ledger.service import subject_status  # noqa: PLC0415 - on first use: no import cycles
+
+    status = await subject_status(session, ctx, id_number)
+    return bool(status.banned)
+
+
+async def latest_checkpoint(session: AsyncSession, ctx: AppContext) -> CheckpointRef:
+    """The latest signed checkpoint of the ban ledger (the empty tree before any entry)."""
+    from workforce.ledger.service import latest_checkpoint as ledger_checkpoint  # noqa: PLC0415 - on first use: no import cycles
+
+    checkpoint = await ledger_checkpoint(session)
+    origin = ctx.settings.ledger_origin
+    if checkpoint is None:
+        return CheckpointRef(origin=origin, size=0, root_hash=EMPTY_TREE_ROOT)
+    size = _first(checkpoint, "size", "tree_size")
+    root = _first(checkpoint, "root_hash", "root")
+    return CheckpointRef(
+        origin=str(_first(checkpoint, "origin") or origin),
+        size=int(size or 0),
+        root_hash=_as_bytes(root) if root is not None else EMPTY_TREE_ROOT,
+    )
+
+
+async def held_certificates(
+    session: AsyncSession, practitioner_id: uuid.UUID, today: date
+) -> list[HeldCert]:
+    """The practitioner's certificates with their status on ``today``."""
+    from workforce.certificates.service import (  # noqa: PLC0415 - on first use: no import cycles
+        held_certificates as certificates_held,
+    )
+
+    return list(await certificates_held(session, practitioner_id, today))
+
+
+async def expire_due(session: AsyncSession, ctx: AppContext, today: date) -> int:
+    """Mark certificates whose validity ended before ``today`` as expired (emits hooks)."""
+    from workforce.certificates.service import expire_due as certificates_expire  # noqa: PLC0415 - on first use: no import cycles
+
+    return int(await certificates_expire(session, ctx, today))
+
+
+async def joint_punishment(
+    session: AsyncSession, ctx: AppContext, practitioner_id: uuid.UUID, on: date | None = None
+) -> bool:
+    """Whether the practitioner is under credit joint punishment (联合惩戒)."""
+    from workforce.credit.service import practitioner_grade  # noqa: PLC0415 - on first use: no import cycles
+
+    grade = await practitioner_grade(session, ctx, practitioner_id, on)
+    return bool(grade.joint_punishment)
+
+
+async def compliance(
+    session: AsyncSession, ctx: AppContext, person: Practitioner, year: int
+) -> list[RuleResult]:
+    """The practitioner's rule results for ``year``."""
+    from workforce.training.service import compliance as training_compliance  # noqa: PLC0415 - on first use: no import cycles
+
+    return list(await training_compliance(session, ctx, person, year))
+
+
+def yearly_rule_ids(ctx: AppContext) -> frozenset[str]:
+    """Ids of the rules whose period is a calendar year."""
+    return frozenset(rule.id for rule in ctx.rules.rules if rule.period == "calendar_year")
