@@ -157,10 +157,10 @@ def _check_terms(seq: int, kind: str | None, until: date | None) -> None:
 # --- canonical JSON -------------------------------------------------------------------------
 
 
-def _check_json(value: object, path: str, depth: int) -> None:
-    """Reject anything outside the canonical subset (objects, strings, integers, null)."""
+def _canonical(value: object, path: str, depth: int) -> object:
+    """Check a value against the canonical subset; return it with every mapping as a dict."""
     if value is None or isinstance(value, str):
-        return
+        return value
     if isinstance(value, bool):
         msg = f"{path}: booleans are not allowed in an entry"
         raise EntryError(msg)
@@ -168,17 +168,18 @@ def _check_json(value: object, path: str, depth: int) -> None:
         if abs(value) > MAX_SAFE_INTEGER:
             msg = f"{path}: integer outside ±(2**53 - 1)"
             raise EntryError(msg)
-        return
+        return value
     if isinstance(value, Mapping):
         if depth >= MAX_DEPTH:
             msg = f"{path}: objects nested deeper than {MAX_DEPTH}"
             raise EntryError(msg)
+        checked: dict[str, object] = {}
         for key, item in value.items():
             if not isinstance(key, str) or not _KEY.fullmatch(key):
                 msg = f"{path}: key {key!r} is not a lowercase ASCII identifier"
                 raise EntryError(msg)
-            _check_json(item, f"{path}.{key}", depth + 1)
-        return
+            checked[key] = _canonical(item, f"{path}.{key}", depth + 1)
+        return checked
     msg = f"{path}: {type(value).__name__} values are not allowed in an entry"
     raise EntryError(msg)
 
@@ -207,8 +208,7 @@ def encode_entry(entry: Entry | Mapping[str, object]) -> bytes:
         data = _encode_checked(entry)
         parse_entry(data)  # enforces the field formats a constructor does not check
         return data
-    _check_json(entry, "$", 0)
-    return _encode_checked(entry)
+    return _encode_checked(_canonical(entry, "$", 0))
 
 
 def _decode(data: bytes, type_: type[object]) -> object:
@@ -241,7 +241,7 @@ def decode_entry(data: bytes) -> dict[str, object]:
     if not isinstance(value, dict):
         msg = "entry must be a JSON object"
         raise EntryError(msg)
-    _check_json(value, "$", 0)
+    _canonical(value, "$", 0)
     _require_canonical(data, value)
     return value
 
@@ -279,6 +279,16 @@ def new_salt() -> bytes:
     return secrets.token_bytes(SALT_SIZE)
 
 
+def _normalize(value: str) -> str:
+    normalized = "".join(unicodedata.normalize("NFKC", value).split()).upper()
+    try:
+        normalized.encode()
+    except UnicodeEncodeError:
+        msg = "committed value is not valid Unicode (lone surrogate)"
+        raise EntryError(msg) from None
+    return normalized
+
+
 def normalize_value(value: str) -> str:
     """Normalise a committed value: NFKC, all whitespace removed, upper case.
 
@@ -292,13 +302,23 @@ def normalize_value(value: str) -> str:
         The normalised value.
 
     Raises:
-        EntryError: Nothing is left after normalisation.
+        EntryError: Nothing is left after normalisation, or the value has a lone surrogate.
     """
-    normalized = "".join(unicodedata.normalize("NFKC", value).split()).upper()
+    normalized = _normalize(value)
     if not normalized:
         msg = "committed value is empty"
         raise EntryError(msg)
     return normalized
+
+
+def _commitment_prefix(domain: str, salt: bytes) -> bytes:
+    if domain not in COMMITMENT_DOMAINS:
+        msg = f"unknown commitment domain {domain!r}"
+        raise EntryError(msg)
+    if len(salt) != SALT_SIZE:
+        msg = f"commitment salt must be {SALT_SIZE} bytes, got {len(salt)}"
+        raise EntryError(msg)
+    return f"workforce/{domain}/v1".encode() + salt
 
 
 def commit(domain: str, salt: bytes, value: str) -> str:
@@ -315,14 +335,8 @@ def commit(domain: str, salt: bytes, value: str) -> str:
     Raises:
         EntryError: Unknown domain, salt not 32 bytes, or empty value.
     """
-    if domain not in COMMITMENT_DOMAINS:
-        msg = f"unknown commitment domain {domain!r}"
-        raise EntryError(msg)
-    if len(salt) != SALT_SIZE:
-        msg = f"commitment salt must be {SALT_SIZE} bytes, got {len(salt)}"
-        raise EntryError(msg)
-    prefix = f"workforce/{domain}/v1".encode()
-    return hashlib.sha256(prefix + salt + normalize_value(value).encode()).hexdigest()
+    prefix = _commitment_prefix(domain, salt)
+    return hashlib.sha256(prefix + normalize_value(value).encode()).hexdigest()
 
 
 def open_commitment(commitment: str, domain: str, salt: bytes, value: str) -> bool:
@@ -335,18 +349,18 @@ def open_commitment(commitment: str, domain: str, salt: bytes, value: str) -> bo
         value: The claimed plain value.
 
     Returns:
-        ``True`` when it opens; ``False`` otherwise, including for an empty value.
+        ``True`` when it opens; ``False`` otherwise, including for a value that normalises to
+        nothing.
 
     Raises:
-        EntryError: Unknown domain or salt not 32 bytes.
+        EntryError: Unknown domain, salt not 32 bytes, or a value with a lone surrogate.
     """
-    try:
-        expected = commit(domain, salt, value)
-    except EntryError:
-        if domain in COMMITMENT_DOMAINS and len(salt) == SALT_SIZE:
-            return False  # the value normalised to nothing: it commits to nothing
-        raise
-    return hmac.compare_digest(expected, commitment)
+    prefix = _commitment_prefix(domain, salt)
+    normalized = _normalize(value)
+    if not normalized:
+        return False
+    expected = hashlib.sha256(prefix + normalized.encode()).hexdigest()
+    return hmac.compare_digest(expected.encode(), commitment.encode(errors="surrogatepass"))
 
 
 # --- status fold ----------------------------------------------------------------------------

@@ -1,0 +1,301 @@
+"""Running aggregates of training hours, updated in the same transaction as every insert/void.
+
+Three tables follow the (non-voided) records exactly:
+
+* ``training_totals`` (practitioner × category × year × mode → tenths): one practitioner's
+  compliance is one indexed read;
+* ``training_region_hours`` (practitioner region × category × year × mode → tenths, records):
+  the hours part of the regional report without touching the records;
+* ``training_rule_met`` (practitioner region × rule × period → count): how many practitioners
+  meet each rule. A practitioner counts for a rule when, at their last change, the rule applied
+  to them (region and positions) and they met it. The counts follow one rule set, whose digest
+  is kept in ``training_aggregate_state``; when the rule set in force changes they are rebuilt
+  from ``training_totals`` (:func:`ensure_current`).
+
+Upserts use ``INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x`` (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from workforce.context import AppContext
+from workforce.practitioners.models import Practitioner
+from workforce.rules.engine import RuleResult, RuleSet, RulesError, evaluate_totals
+from workforce.training.models import (
+    AggregateState,
+    RegionHours,
+    RuleMetCount,
+    TrainingTotal,
+)
+
+log = logging.getLogger("workforce.training")
+
+DIGEST_KEY = "ruleset_digest"
+BATCH = 5_000
+"""Rows per bulk statement (well under the bind-parameter limits of both databases)."""
+
+Totals = dict[tuple[str, int, str], int]
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What the aggregates need to know about a practitioner."""
+
+    practitioner_id: uuid.UUID
+    region_code: str
+    positions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Hours added (positive: a new record) or removed (negative: a void)."""
+
+    practitioner_id: uuid.UUID
+    category: str
+    year: int
+    mode: str
+    tenths: int
+    records: int
+
+
+def subject_of(person: Practitioner) -> Subject:
+    """The aggregate subject of a practitioner row."""
+    return Subject(person.id, person.region_code, tuple(person.positions or ()))
+
+
+def rule_region(region_code: str) -> str:
+    """A practitioner's region as the rules engine reads it (``000000``: national)."""
+    return "" if region_code == "000000" else region_code
+
+
+def evaluate(
+    ruleset: RuleSet, subject: Subject, year: int, totals: Mapping[tuple[str, int, str], int]
+) -> list[RuleResult]:
+    """The practitioner's results for ``year`` (no rules for an unusable region code)."""
+    try:
+        return evaluate_totals(
+            ruleset, rule_region(subject.region_code), subject.positions, year, totals
+        )
+    except RulesError:
+        log.warning("cannot evaluate rules for region %s", subject.region_code)
+        return []
+
+
+def dialect_insert(session: AsyncSession, table: Table) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def _upsert_add(
+    session: AsyncSession, table: Table, keys: Sequence[str], rows: list[dict[str, Any]]
+) -> None:
+    """Insert rows, or add their value columns to the existing rows with the same key."""
+    if not rows:
+        return
+    stmt = dialect_insert(session, table)
+    values = [name for name in rows[0] if name not in keys]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: table.c[name] + stmt.excluded[name] for name in values},
+    )
+    for start in range(0, len(rows), BATCH):
+        await session.execute(stmt, rows[start : start + BATCH])
+
+
+async def load_totals(
+    session: AsyncSession, practitioner_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Totals]:
+    """The running totals of several practitioners (bulk read)."""
+    ids = list(practitioner_ids)
+    out: dict[uuid.UUID, Totals] = {}
+    t = TrainingTotal
+    for start in range(0, len(ids), BATCH):
+        rows = await session.execute(
+            select(t.practitioner_id, t.category, t.year, t.mode, t.hours_tenths).where(
+                t.practitioner_id.in_(ids[start : start + BATCH])
+            )
+        )
+        for pid, category, year, mode, tenths in rows:
+            out.setdefault(pid, {})[(category, year, mode)] = tenths
+    return out
+
+
+async def apply_changes(
+    session: AsyncSession,
+    ctx: AppContext,
+    subjects: Mapping[uuid.UUID, Subject],
+    changes: Iterable[Change],
+) -> None:
+    """Fold record inserts and voids into every running aggregate (caller's transaction).
+
+    Call :func:`ensure_current` once earlier in the transaction.
+    """
+    by_person: dict[uuid.UUID, Totals] = defaultdict(dict)
+    region_rows: dict[tuple[str, str, int, str], list[int]] = {}
+    for change in changes:
+        key = (change.category, change.year, change.mode)
+        deltas = by_person[change.practitioner_id]
+        deltas[key] = deltas.get(key, 0) + change.tenths
+        region = subjects[change.practitioner_id].region_code
+        acc = region_rows.setdefault((region, *key), [0, 0])
+        acc[0] += change.tenths
+        acc[1] += change.records
+    if not by_person:
+        return
+    met_deltas = await _met_deltas(session, ctx.rules, subjects, by_person)
+    await _upsert_add(
+        session,
+        TrainingTotal.__table__,  # type: ignore[arg-type]
+        ("practitioner_id", "category", "year", "mode"),
+        [
+            {"practitioner_id": pid, "category": c, "year": y, "mode": m, "hours_tenths": d}
+            for pid, deltas in by_person.items()
+            for (c, y, m), d in deltas.items()
+        ],
+    )
+    await _upsert_add(
+        session,
+        RegionHours.__table__,  # type: ignore[arg-type]
+        ("region_code", "category", "year", "mode"),
+        [
+            {"region_code": r, "category": c, "year": y, "mode": m, "hours_tenths": v[0], "records": v[1]}
+            for (r, c, y, m), v in region_rows.items()
+        ],
+    )
+    await _upsert_add(
+        session,
+        RuleMetCount.__table__,  # type: ignore[arg-type]
+        ("region_code", "rule_id", "period_label"),
+        [
+            {"region_code": r, "rule_id": rule, "period_label": label, "met": d}
+            for (r, rule, label), d in met_deltas.items()
+            if d
+        ],
+    )
+
+
+async def _met_deltas(
+    session: AsyncSession,
+    ruleset: RuleSet,
+    subjects: Mapping[uuid.UUID, Subject],
+    by_person: Mapping[uuid.UUID, Totals],
+) -> dict[tuple[str, str, str], int]:
+    """How the rule-met counts change: evaluate each changed year before and after."""
+    counted = {category for rule in ruleset.rules for category in rule.categories}
+    relevant = [
+        pid for pid, deltas in by_person.items() if any(key[0] in counted for key in deltas)
+    ]
+    out: dict[tuple[str, str, str], int] = defaultdict(int)
+    if not relevant:
+        return out
+    before_all = await load_totals(session, relevant)
+    for pid in relevant:
+        deltas = by_person[pid]
+        subject = subjects[pid]
+        before = before_all.get(pid, {})
+        after = dict(before)
+        for key, delta in deltas.items():
+            after[key] = after.get(key, 0) + delta
+        # A cycle rule is seen from every changed year of its cycle: count each flip once.
+        flips: dict[tuple[str, str, str], int] = {}
+        for year in {key[1] for key in deltas if key[0] in counted}:
+            old = {r.rule_id: r for r in evaluate(ruleset, subject, year, before)}
+            for result in evaluate(ruleset, subject, year, after):
+                was = old.get(result.rule_id)
+                if was is not None and was.met != result.met:
+                    key = (subject.region_code, result.rule_id, result.period_label)
+                    flips[key] = 1 if result.met else -1
+        for key, delta in flips.items():
+            out[key] += delta
+    return out
+
+
+async def ensure_current(session: AsyncSession, ctx: AppContext) -> None:
+    """Rebuild the rule-met counts when the rule set in force is not the one they follow.
+
+    Runs inside the caller's write transaction; a no-op (one primary-key read) normally.
+    """
+    ruleset = ctx.rules
+    state = AggregateState
+    stmt = select(state.value).where(state.key == DIGEST_KEY)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            postgresql.insert(state.__table__)  # type: ignore[arg-type]
+            .values(key=DIGEST_KEY, value="")
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        stmt = stmt.with_for_update()
+    stored = await session.scalar(stmt)
+    if stored == ruleset.digest:
+        return
+    log.info("rule set changed (%s): rebuilding the rule-met counts", ruleset.version)
+    await rebuild_rule_counts(session, ruleset)
+    await _upsert_state(session, DIGEST_KEY, ruleset.digest)
+
+
+async def _upsert_state(session: AsyncSession, key: str, value: str) -> None:
+    stmt = dialect_insert(session, AggregateState.__table__)  # type: ignore[arg-type]
+    stmt = stmt.values(key=key, value=value).on_conflict_do_update(
+        index_elements=["key"], set_={"value": value}
+    )
+    await session.execute(stmt)
+
+
+async def rebuild_rule_counts(session: AsyncSession, ruleset: RuleSet) -> None:
+    """Recompute ``training_rule_met`` from ``training_totals`` (streamed, by practitioner)."""
+    await session.execute(delete(RuleMetCount))
+    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    t, p = TrainingTotal, Practitioner
+    stmt = (
+        select(
+            t.practitioner_id, t.category, t.year, t.mode, t.hours_tenths, p.region_code,
+            p.positions,
+        )
+        .join(p, p.id == t.practitioner_id)
+        .order_by(t.practitioner_id)
+        .execution_options(yield_per=BATCH)
+    )
+    current: uuid.UUID | None = None
+    subject: Subject | None = None
+    totals: Totals = {}
+
+    def flush() -> None:
+        if subject is None:
+            return
+        met: set[tuple[str, str]] = set()
+        for year in {key[1] for key in totals}:
+            for result in evaluate(ruleset, subject, year, totals):
+                if result.met:
+                    met.add((result.rule_id, result.period_label))
+        for rule_id, label in met:
+            counts[(subject.region_code, rule_id, label)] += 1
+
+    result = await session.stream(stmt)
+    async for pid, category, year, mode, tenths, region, positions in result:
+        if pid != current:
+            flush()
+            current, totals = pid, {}
+            subject = Subject(pid, region, tuple(positions or ()))
+        totals[(category, year, mode)] = tenths
+    flush()
+    await _upsert_add(
+        session,
+        RuleMetCount.__table__,  # type: ignore[arg-type]
+        ("region_code", "rule_id", "period_label"),
+        [
+            {"region_code": r, "rule_id": rule, "period_label": label, "met": n}
+            for (r, rule, label), n in counts.items()
+        ],
+    )
