@@ -8,11 +8,14 @@ import importlib.util
 import io
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import msgspec
 import pytest
+from httpx import Response
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +29,8 @@ from workforce.security import idnumber
 
 pytestmark = pytest.mark.anyio
 
+Client = AsyncTestClient[Litestar]
+
 EVENTS = "/api/v1/credit-events"
 TODAY = idnumber.today_in_china()
 RECENT = TODAY - timedelta(days=30)
@@ -36,23 +41,26 @@ async def count(session: AsyncSession, model: Any) -> int:
     return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def record(client, actor: Actor, **body: Any):
+async def record(client: Client, actor: Actor, **body: Any) -> Response:
     body.setdefault("occurred_on", RECENT.isoformat())
     return await client.post(EVENTS, json=body, headers=actor.headers)
 
 
-async def grade_of(client, regulator: Actor, practitioner_id: uuid.UUID, **params: Any) -> dict[str, Any]:
+async def grade_of(
+    client: Client, regulator: Actor, practitioner_id: uuid.UUID, **params: Any
+) -> dict[str, Any]:
     response = await client.get(
         f"/api/v1/credit/practitioners/{practitioner_id}", headers=regulator.headers, params=params
     )
     assert response.status_code == 200, response.text
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
-def assert_problem(response, status: int, code: str) -> dict[str, Any]:
+def assert_problem(response: Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["type"] == f"urn:workforce:{code}"
     assert body["status"] == status
     assert {"title", "detail", "reasons"} <= body.keys()
@@ -87,7 +95,9 @@ async def world(factory: Factory) -> dict[str, Any]:
 # --- recording ------------------------------------------------------------------------------
 
 
-async def test_record_practitioner_event_and_grade(client, world, session) -> None:
+async def test_record_practitioner_event_and_grade(
+    client: Client, world: dict[str, Any], session: AsyncSession
+) -> None:
     person, number = world["person"], world["number"]
     response = await record(
         client,
@@ -103,7 +113,11 @@ async def test_record_practitioner_event_and_grade(client, world, session) -> No
     assert body["practitioner_id"] == str(person.id)
     assert body["institution_id"] is None
     assert body["type_name"] == "投诉属实"
-    assert (body["polarity"], body["severity"], body["severity_level"]) == ("negative", "serious", 2)
+    assert (body["polarity"], body["severity"], body["severity_level"]) == (
+        "negative",
+        "serious",
+        2,
+    )
     assert (body["status"], body["counts"]) == ("recorded", True)
     assert body["recorded_by"] == str(world["nanjing"].org.id)
     assert len(body["evidence_commitment"]) == 64
@@ -125,7 +139,7 @@ async def test_record_practitioner_event_and_grade(client, world, session) -> No
     assert await count(session, CreditEvent) == 1
 
 
-async def test_default_severity_comes_from_the_type(client, world) -> None:
+async def test_default_severity_comes_from_the_type(client: Client, world: dict[str, Any]) -> None:
     response = await record(
         client, world["nanjing"], institution_id=str(world["inst"].org.id), type="failed_inspection"
     )
@@ -153,13 +167,26 @@ async def test_default_severity_comes_from_the_type(client, world) -> None:
         ({"type": "commendation", "practitioner_id": None}, 422, "subject_required"),
         ({"type": "commendation", "severity": 4}, 400, "validation_failed"),
         ({"type": "commendation", "surprise": 1}, 400, "validation_failed"),
-        ({"type": "commendation", "corrects_event_id": str(uuid.uuid4())}, 404, "credit_event_not_found"),
+        (
+            {"type": "commendation", "corrects_event_id": str(uuid.uuid4())},
+            404,
+            "credit_event_not_found",
+        ),
     ],
 )
 async def test_bad_input_is_refused_and_changes_nothing(
-    client, world, session, caplog_all, body: dict[str, Any], status: int, code: str
+    client: Client,
+    world: dict[str, Any],
+    session: AsyncSession,
+    caplog_all: pytest.LogCaptureFixture,
+    body: dict[str, Any],
+    status: int,
+    code: str,
 ) -> None:
-    payload: dict[str, Any] = {"practitioner_id": str(world["person"].id), "occurred_on": RECENT.isoformat()}
+    payload: dict[str, Any] = {
+        "practitioner_id": str(world["person"].id),
+        "occurred_on": RECENT.isoformat(),
+    }
     payload.update(body)
     if payload["occurred_on"] == "FUTURE":
         payload["occurred_on"] = (TODAY + timedelta(days=1)).isoformat()
@@ -176,7 +203,9 @@ async def test_bad_input_is_refused_and_changes_nothing(
     assert await count(session, CreditEvent) == 0
 
 
-async def test_tenancy_and_roles(client, world, session) -> None:
+async def test_tenancy_and_roles(
+    client: Client, world: dict[str, Any], session: AsyncSession
+) -> None:
     person, inst, suzhou_inst = world["person"], world["inst"], world["suzhou_inst"]
     event = {"type": "commendation", "practitioner_id": str(person.id)}
     assert_problem(await record(client, world["suzhou"], **event), 404, "practitioner_not_found")
@@ -198,12 +227,16 @@ async def test_tenancy_and_roles(client, world, session) -> None:
     # Reading grades: regulators of the jurisdiction only.
     url = f"/api/v1/credit/practitioners/{person.id}"
     assert (await client.get(url, headers=world["jiangsu"].headers)).status_code == 200
-    assert_problem(await client.get(url, headers=world["suzhou"].headers), 404, "practitioner_not_found")
+    assert_problem(
+        await client.get(url, headers=world["suzhou"].headers), 404, "practitioner_not_found"
+    )
     assert_problem(await client.get(url, headers=inst.headers), 403, "role_not_allowed")
     assert (await client.get(url)).status_code == 401
 
 
-async def test_idempotent_retry(client, world, session) -> None:
+async def test_idempotent_retry(
+    client: Client, world: dict[str, Any], session: AsyncSession
+) -> None:
     body = {
         "practitioner_id": str(world["person"].id),
         "type": "commendation",
@@ -215,7 +248,9 @@ async def test_idempotent_retry(client, world, session) -> None:
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     assert again.headers.get("idempotent-replayed") == "true"
-    reused = await client.post(EVENTS, json={**body, "type": "skills_competition_award"}, headers=headers)
+    reused = await client.post(
+        EVENTS, json={**body, "type": "skills_competition_award"}, headers=headers
+    )
     assert_problem(reused, 409, "idempotency_key_reused")
     assert await count(session, CreditEvent) == 1
 
@@ -223,13 +258,15 @@ async def test_idempotent_retry(client, world, session) -> None:
 # --- appeals --------------------------------------------------------------------------------
 
 
-async def _appeal(client, actor: Actor, event_id: str):
+async def _appeal(client: Client, actor: Actor, event_id: str) -> Response:
     return await client.post(
-        f"{EVENTS}/{event_id}/appeal", json={"grounds": "投诉内容与事实不符，申请复查"}, headers=actor.headers
+        f"{EVENTS}/{event_id}/appeal",
+        json={"grounds": "投诉内容与事实不符，申请复查"},
+        headers=actor.headers,
     )
 
 
-async def _decide(client, actor: Actor, event_id: str, outcome: str):
+async def _decide(client: Client, actor: Actor, event_id: str, outcome: str) -> Response:
     return await client.post(
         f"{EVENTS}/{event_id}/appeal-decision",
         json={"outcome": outcome, "reason": "经复查，原记录依据不足"},
@@ -237,10 +274,16 @@ async def _decide(client, actor: Actor, event_id: str, outcome: str):
     )
 
 
-async def test_appeal_overturned_stops_counting(client, world, session) -> None:
+async def test_appeal_overturned_stops_counting(
+    client: Client, world: dict[str, Any], session: AsyncSession
+) -> None:
     person, inst, nanjing = world["person"], world["inst"], world["nanjing"]
     created = await record(
-        client, nanjing, practitioner_id=str(person.id), type="code_of_conduct_violation", severity=2
+        client,
+        nanjing,
+        practitioner_id=str(person.id),
+        type="code_of_conduct_violation",
+        severity=2,
     )
     event_id = created.json()["event_id"]
     assert (await grade_of(client, nanjing, person.id))["grade"] == "B"  # 100 - 15
@@ -256,8 +299,14 @@ async def test_appeal_overturned_stops_counting(client, world, session) -> None:
 
     assert_problem(await _appeal(client, inst, event_id), 409, "appeal_pending")
     assert_problem(await _decide(client, inst, event_id, "overturned"), 403, "role_not_allowed")
-    assert_problem(await _decide(client, world["suzhou"], event_id, "overturned"), 404, "credit_event_not_found")
-    assert_problem(await _appeal(client, world["other_inst"], event_id), 404, "credit_event_not_found")
+    assert_problem(
+        await _decide(client, world["suzhou"], event_id, "overturned"),
+        404,
+        "credit_event_not_found",
+    )
+    assert_problem(
+        await _appeal(client, world["other_inst"], event_id), 404, "credit_event_not_found"
+    )
     assert_problem(await _appeal(client, nanjing, event_id), 403, "role_not_allowed")
 
     decided = await _decide(client, nanjing, event_id, "overturned")
@@ -269,14 +318,20 @@ async def test_appeal_overturned_stops_counting(client, world, session) -> None:
 
     steps_before = await count(session, CreditEventStep)
     assert_problem(await _appeal(client, inst, event_id), 409, "appeal_already_decided")
-    assert_problem(await _decide(client, nanjing, event_id, "upheld"), 409, "appeal_already_decided")
+    assert_problem(
+        await _decide(client, nanjing, event_id, "upheld"), 409, "appeal_already_decided"
+    )
     assert await count(session, CreditEventStep) == steps_before == 2
 
 
-async def test_appeal_upheld_keeps_counting(client, world) -> None:
+async def test_appeal_upheld_keeps_counting(client: Client, world: dict[str, Any]) -> None:
     inst, jiangsu = world["inst"], world["jiangsu"]
     created = await record(
-        client, world["nanjing"], institution_id=str(inst.org.id), type="failed_inspection", severity=1
+        client,
+        world["nanjing"],
+        institution_id=str(inst.org.id),
+        type="failed_inspection",
+        severity=1,
     )
     event_id = created.json()["event_id"]
     assert (await _appeal(client, inst, event_id)).status_code == 201
@@ -285,40 +340,63 @@ async def test_appeal_upheld_keeps_counting(client, world) -> None:
     summary = (await client.get(f"/api/v1/credit/institutions/{inst.org.id}")).json()
     assert summary["score"] == 95
     assert summary["inspections"] == [
-        {"inspected_on": RECENT.isoformat(), "result": "failed", "status": "upheld", "draw_id": None}
+        {
+            "inspected_on": RECENT.isoformat(),
+            "result": "failed",
+            "status": "upheld",
+            "draw_id": None,
+        }
     ]
 
 
-async def test_appeal_guards(client, world) -> None:
+async def test_appeal_guards(client: Client, world: dict[str, Any]) -> None:
     nanjing, inst = world["nanjing"], world["inst"]
-    positive = await record(client, nanjing, practitioner_id=str(world["person"].id), type="commendation")
+    positive = await record(
+        client, nanjing, practitioner_id=str(world["person"].id), type="commendation"
+    )
     assert_problem(await _appeal(client, inst, positive.json()["event_id"]), 422, "not_appealable")
     negative = await record(
         client, nanjing, institution_id=str(inst.org.id), type="unfiled_operation"
     )
     event_id = negative.json()["event_id"]
     assert_problem(await _decide(client, nanjing, event_id, "upheld"), 409, "no_pending_appeal")
-    assert_problem(await _appeal(client, world["other_inst"], event_id), 404, "credit_event_not_found")
-    assert (await client.post(f"{EVENTS}/{event_id}/appeal", json={"grounds": "理由充分"})).status_code == 401
+    assert_problem(
+        await _appeal(client, world["other_inst"], event_id), 404, "credit_event_not_found"
+    )
+    assert (
+        await client.post(f"{EVENTS}/{event_id}/appeal", json={"grounds": "理由充分"})
+    ).status_code == 401
     assert_problem(await _appeal(client, inst, str(uuid.uuid4())), 404, "credit_event_not_found")
 
 
-async def test_d_means_joint_punishment(client, world) -> None:
+async def test_d_means_joint_punishment(client: Client, world: dict[str, Any]) -> None:
     person, nanjing = world["person"], world["nanjing"]
     await record(
-        client, nanjing, practitioner_id=str(person.id), type="falsified_training_record", severity="grave"
+        client,
+        nanjing,
+        practitioner_id=str(person.id),
+        type="falsified_training_record",
+        severity="grave",
     )
+    await record(client, nanjing, practitioner_id=str(person.id), type="commendation", severity=3)
     credit = await grade_of(client, nanjing, person.id)
+    assert credit["score"] == 61  # C by score; a grave falsified record is D whatever the score
     assert credit["grade"] == "D"
     assert credit["label"] == "失信"
     assert credit["joint_punishment"] is True
     assert credit["decided_by"] == "ceiling"
 
 
-async def test_correction_replaces_the_event(client, world, session, factory: Factory) -> None:
+async def test_correction_replaces_the_event(
+    client: Client, world: dict[str, Any], session: AsyncSession, factory: Factory
+) -> None:
     person, nanjing = world["person"], world["nanjing"]
     first = await record(
-        client, nanjing, practitioner_id=str(person.id), type="code_of_conduct_violation", severity="grave"
+        client,
+        nanjing,
+        practitioner_id=str(person.id),
+        type="code_of_conduct_violation",
+        severity="grave",
     )
     first_id = first.json()["event_id"]
     assert (await grade_of(client, nanjing, person.id))["grade"] == "C"
@@ -338,12 +416,19 @@ async def test_correction_replaces_the_event(client, world, session, factory: Fa
     credit = await grade_of(client, nanjing, person.id)
     assert (credit["grade"], credit["score"]) == ("B", 94)
     again = await record(
-        client, nanjing, practitioner_id=str(person.id), type="commendation", corrects_event_id=first_id
+        client,
+        nanjing,
+        practitioner_id=str(person.id),
+        type="commendation",
+        corrects_event_id=first_id,
     )
     assert_problem(again, 409, "event_corrected")
     other, _ = await factory.practitioner(by=world["inst"])
     mismatch = await record(
-        client, nanjing, practitioner_id=str(other.id), type="commendation",
+        client,
+        nanjing,
+        practitioner_id=str(other.id),
+        type="commendation",
         corrects_event_id=fixed.json()["event_id"],
     )
     assert_problem(mismatch, 422, "correction_subject_mismatch")
@@ -351,7 +436,7 @@ async def test_correction_replaces_the_event(client, world, session, factory: Fa
     assert await count(session, CreditEvent) == 2
 
 
-async def test_withdrawal(client, world) -> None:
+async def test_withdrawal(client: Client, world: dict[str, Any]) -> None:
     person, nanjing = world["person"], world["nanjing"]
     created = await record(
         client, nanjing, practitioner_id=str(person.id), type="administrative_penalty", severity=1
@@ -359,23 +444,35 @@ async def test_withdrawal(client, world) -> None:
     event_id = created.json()["event_id"]
     url = f"{EVENTS}/{event_id}/withdrawal"
     reason = {"reason": "录入对象错误"}
-    assert_problem(await client.post(url, json=reason, headers=world["suzhou"].headers), 404, "credit_event_not_found")
-    assert_problem(await client.post(url, json=reason, headers=world["inst"].headers), 403, "role_not_allowed")
+    assert_problem(
+        await client.post(url, json=reason, headers=world["suzhou"].headers),
+        404,
+        "credit_event_not_found",
+    )
+    assert_problem(
+        await client.post(url, json=reason, headers=world["inst"].headers), 403, "role_not_allowed"
+    )
     withdrawn = await client.post(url, json=reason, headers=nanjing.headers)
     assert withdrawn.status_code == 201
     assert withdrawn.json()["status"] == "withdrawn"
     assert (await grade_of(client, nanjing, person.id))["score"] == 100
-    assert_problem(await client.post(url, json=reason, headers=nanjing.headers), 409, "event_withdrawn")
+    assert_problem(
+        await client.post(url, json=reason, headers=nanjing.headers), 409, "event_withdrawn"
+    )
     assert_problem(await _appeal(client, world["inst"], event_id), 409, "event_withdrawn")
 
 
-async def test_grade_as_known_on_a_past_date(client, world) -> None:
+async def test_grade_as_known_on_a_past_date(client: Client, world: dict[str, Any]) -> None:
     person, nanjing = world["person"], world["nanjing"]
-    await record(client, nanjing, practitioner_id=str(person.id), type="false_information", severity=3)
+    await record(
+        client, nanjing, practitioner_id=str(person.id), type="false_information", severity=3
+    )
     today = await grade_of(client, nanjing, person.id)
     assert today["score"] == 60
     # Recorded today: on yesterday's date the registry did not know it yet (credit trace-back).
-    yesterday = await grade_of(client, nanjing, person.id, on=(TODAY - timedelta(days=1)).isoformat())
+    yesterday = await grade_of(
+        client, nanjing, person.id, on=(TODAY - timedelta(days=1)).isoformat()
+    )
     assert (yesterday["score"], yesterday["explanation"]) == (100, [])
     future = await client.get(
         f"/api/v1/credit/practitioners/{person.id}",
@@ -388,7 +485,9 @@ async def test_grade_as_known_on_a_past_date(client, world) -> None:
 # --- evidence, triggers ---------------------------------------------------------------------
 
 
-async def test_evidence_is_only_a_commitment(client, world, session) -> None:
+async def test_evidence_is_only_a_commitment(
+    client: Client, world: dict[str, Any], session: AsyncSession
+) -> None:
     reference = "宁卫罚字〔2026〕第0042号"
     created = await record(
         client,
@@ -402,24 +501,37 @@ async def test_evidence_is_only_a_commitment(client, world, session) -> None:
     row = await session.get(CreditEvent, event_id)
     salt = await session.get(CreditEvidenceSalt, event_id)
     assert row is not None and salt is not None
-    expected = hashlib.sha256(b"workforce/credit/evidence/v1" + salt.salt + reference.encode()).digest()
+    expected = hashlib.sha256(
+        b"workforce/credit/evidence/v1" + salt.salt + reference.encode()
+    ).digest()
     assert row.evidence_commitment == expected
     raw = await session.execute(text("SELECT * FROM credit_events"))
     assert reference.encode() not in repr(raw.all()).encode()
     url = f"{EVENTS}/{event_id}/evidence-check"
     ok = await client.post(url, json={"evidence_ref": reference}, headers=world["nanjing"].headers)
     assert ok.json() == {"event_id": str(event_id), "matches": True}
-    wrong = await client.post(url, json={"evidence_ref": "宁卫罚字〔2026〕第0043号"}, headers=world["nanjing"].headers)
+    wrong = await client.post(
+        url, json={"evidence_ref": "宁卫罚字〔2026〕第0043号"}, headers=world["nanjing"].headers
+    )
     assert wrong.json()["matches"] is False
-    assert (await client.post(url, json={"evidence_ref": reference}, headers=world["inst"].headers)).status_code == 403
+    assert (
+        await client.post(url, json={"evidence_ref": reference}, headers=world["inst"].headers)
+    ).status_code == 403
 
 
-async def test_event_tables_are_insert_only(client, world, session) -> None:
-    created = await record(client, world["nanjing"], practitioner_id=str(world["person"].id), type="commendation")
+async def test_event_tables_are_insert_only(
+    client: Client, world: dict[str, Any], session: AsyncSession
+) -> None:
+    created = await record(
+        client, world["nanjing"], practitioner_id=str(world["person"].id), type="commendation"
+    )
     event_id = uuid.UUID(created.json()["event_id"])
     await _appeal(client, world["inst"], str(event_id))  # refused (positive), so add a real step:
     negative = await record(
-        client, world["nanjing"], practitioner_id=str(world["person"].id), type="substantiated_complaint"
+        client,
+        world["nanjing"],
+        practitioner_id=str(world["person"].id),
+        type="substantiated_complaint",
     )
     await _appeal(client, world["inst"], negative.json()["event_id"])
     await session.rollback()
@@ -439,28 +551,55 @@ async def test_event_tables_are_insert_only(client, world, session) -> None:
 # --- lists and reads ------------------------------------------------------------------------
 
 
-async def test_list_and_read_events(client, world) -> None:
+async def test_list_and_read_events(client: Client, world: dict[str, Any]) -> None:
     nanjing, inst = world["nanjing"], world["inst"]
-    person_event = (await record(client, nanjing, practitioner_id=str(world["person"].id), type="commendation")).json()
-    inst_event = (await record(client, nanjing, institution_id=str(inst.org.id), type="passed_inspection")).json()
-    other = (await record(client, nanjing, institution_id=str(world["other_inst"].org.id), type="passed_inspection")).json()
+    person_event = (
+        await record(client, nanjing, practitioner_id=str(world["person"].id), type="commendation")
+    ).json()
+    inst_event = (
+        await record(client, nanjing, institution_id=str(inst.org.id), type="passed_inspection")
+    ).json()
+    other = (
+        await record(
+            client,
+            nanjing,
+            institution_id=str(world["other_inst"].org.id),
+            type="passed_inspection",
+        )
+    ).json()
 
     everything = (await client.get(EVENTS, headers=nanjing.headers)).json()
     assert [e["event_id"] for e in everything["items"]] == [
-        person_event["event_id"], inst_event["event_id"], other["event_id"]
+        person_event["event_id"],
+        inst_event["event_id"],
+        other["event_id"],
     ]
     assert (await client.get(EVENTS, headers=world["suzhou"].headers)).json()["items"] == []
     own = (await client.get(EVENTS, headers=inst.headers)).json()
     assert [e["event_id"] for e in own["items"]] == [inst_event["event_id"]]
-    staff = (await client.get(EVENTS, headers=inst.headers, params={"practitioner_id": str(world["person"].id)})).json()
+    staff = (
+        await client.get(
+            EVENTS, headers=inst.headers, params={"practitioner_id": str(world["person"].id)}
+        )
+    ).json()
     assert [e["event_id"] for e in staff["items"]] == [person_event["event_id"]]
-    hidden = await client.get(EVENTS, headers=world["other_inst"].headers, params={"practitioner_id": str(world["person"].id)})
+    hidden = await client.get(
+        EVENTS,
+        headers=world["other_inst"].headers,
+        params={"practitioner_id": str(world["person"].id)},
+    )
     assert_problem(hidden, 404, "practitioner_not_found")
-    foreign = await client.get(EVENTS, headers=inst.headers, params={"institution_id": str(world["other_inst"].org.id)})
+    foreign = await client.get(
+        EVENTS, headers=inst.headers, params={"institution_id": str(world["other_inst"].org.id)}
+    )
     assert_problem(foreign, 404, "institution_not_found")
     page = (await client.get(EVENTS, headers=nanjing.headers, params={"limit": 2})).json()
     assert len(page["items"]) == 2 and page["next_cursor"]
-    rest = (await client.get(EVENTS, headers=nanjing.headers, params={"limit": 2, "cursor": page["next_cursor"]})).json()
+    rest = (
+        await client.get(
+            EVENTS, headers=nanjing.headers, params={"limit": 2, "cursor": page["next_cursor"]}
+        )
+    ).json()
     assert [e["event_id"] for e in rest["items"]] == [other["event_id"]]
     url = f"{EVENTS}/{other['event_id']}"
     assert (await client.get(url, headers=nanjing.headers)).status_code == 200
@@ -468,7 +607,7 @@ async def test_list_and_read_events(client, world) -> None:
     assert_problem(await client.get(url, headers=world["base"].headers), 403, "role_not_allowed")
 
 
-async def test_policy_data_is_public(client) -> None:
+async def test_policy_data_is_public(client: Client) -> None:
     types = await client.get("/api/v1/credit/event-types")
     assert types.status_code == 200
     by_code = {t["code"]: t for t in types.json()["types"]}
@@ -483,7 +622,9 @@ async def test_policy_data_is_public(client) -> None:
 # --- public summary -------------------------------------------------------------------------
 
 
-async def test_public_summary_shows_no_personal_data(client, world, factory: Factory, session) -> None:
+async def test_public_summary_shows_no_personal_data(
+    client: Client, world: dict[str, Any], factory: Factory, session: AsyncSession
+) -> None:
     inst, nanjing = world["inst"], world["nanjing"]
     staff = [world["person"], *[(await factory.practitioner(by=inst))[0] for _ in range(2)]]
     numbers = [world["number"]]
@@ -492,10 +633,13 @@ async def test_public_summary_shows_no_personal_data(client, world, factory: Fac
     await session.commit()
     await session.rollback()
     numbers += [
-        factory.ctx.vault.decrypt(p.id_cipher, b"workforce/practitioner/" + p.id.bytes) for p in staff[1:]
+        factory.ctx.vault.decrypt(p.id_cipher, b"workforce/practitioner/" + p.id.bytes)
+        for p in staff[1:]
     ]
     for person in staff:
-        await record(client, nanjing, practitioner_id=str(person.id), type="substantiated_complaint")
+        await record(
+            client, nanjing, practitioner_id=str(person.id), type="substantiated_complaint"
+        )
     await record(client, nanjing, institution_id=str(inst.org.id), type="passed_inspection")
     await record(client, nanjing, institution_id=str(inst.org.id), type="commendation", severity=2)
 
@@ -506,11 +650,16 @@ async def test_public_summary_shows_no_personal_data(client, world, factory: Fac
     assert body["uscc"] == inst.org.uscc
     assert body["filing_status"] == "filed"
     assert body["region_name"] == "玄武区"
-    assert (body["grade"], body["score"]) == ("A", 100)  # 5 positive points, capped at 10; base 100
+    assert (body["grade"], body["score"]) == ("A", 105)  # base 100 + 1 + 4 positive points
     assert body["joint_punishment"] is False
     assert body["certified"]["staff_count"] in {0, 3}  # 3 when staff come from links
     assert body["inspections"] == [
-        {"inspected_on": RECENT.isoformat(), "result": "passed", "status": "recorded", "draw_id": None}
+        {
+            "inspected_on": RECENT.isoformat(),
+            "result": "passed",
+            "status": "recorded",
+            "draw_id": None,
+        }
     ]
     assert {e["type"] for e in body["events"]} == {"passed_inspection", "commendation"}
     for person, number in zip(staff, numbers, strict=True):
@@ -526,9 +675,15 @@ async def test_public_summary_shows_no_personal_data(client, world, factory: Fac
     assert_problem(regulator, 404, "institution_not_found")
 
 
-async def test_institution_d_is_public(client, world) -> None:
+async def test_institution_d_is_public(client: Client, world: dict[str, Any]) -> None:
     inst = world["inst"]
-    await record(client, world["nanjing"], institution_id=str(inst.org.id), type="employing_banned_person", severity="grave")
+    await record(
+        client,
+        world["nanjing"],
+        institution_id=str(inst.org.id),
+        type="employing_banned_person",
+        severity="grave",
+    )
     body = (await client.get(f"/api/v1/credit/institutions/{inst.org.id}")).json()
     assert (body["grade"], body["joint_punishment"], body["label"]) == ("D", True, "失信")
 
@@ -536,14 +691,33 @@ async def test_institution_d_is_public(client, world) -> None:
 # --- export ---------------------------------------------------------------------------------
 
 
-async def test_export_json_and_csv(client, world) -> None:
+async def test_export_json_and_csv(client: Client, world: dict[str, Any]) -> None:
     nanjing, person, number = world["nanjing"], world["person"], world["number"]
-    ev1 = (await record(client, nanjing, practitioner_id=str(person.id), type="substantiated_complaint", evidence_ref="x-1")).json()
-    ev2 = (await record(client, nanjing, institution_id=str(world["inst"].org.id), type="failed_inspection")).json()
-    await record(client, world["suzhou"], institution_id=str(world["suzhou_inst"].org.id), type="passed_inspection")
+    ev1 = (
+        await record(
+            client,
+            nanjing,
+            practitioner_id=str(person.id),
+            type="substantiated_complaint",
+            evidence_ref="x-1",
+        )
+    ).json()
+    ev2 = (
+        await record(
+            client, nanjing, institution_id=str(world["inst"].org.id), type="failed_inspection"
+        )
+    ).json()
+    await record(
+        client,
+        world["suzhou"],
+        institution_id=str(world["suzhou_inst"].org.id),
+        type="passed_inspection",
+    )
     await _appeal(client, world["inst"], ev2["event_id"])
 
-    as_json = await client.get("/api/v1/credit/export", headers=nanjing.headers, params={"format": "json"})
+    as_json = await client.get(
+        "/api/v1/credit/export", headers=nanjing.headers, params={"format": "json"}
+    )
     assert as_json.status_code == 200, as_json.text
     document = as_json.json()
     assert document["schema_version"] == "workforce/credit-export/v1"
@@ -556,16 +730,24 @@ async def test_export_json_and_csv(client, world) -> None:
     assert first.subject_uscc is None
     assert first.evidence_commitment == ev1["evidence_commitment"]
     assert (second.subject_type, second.subject_uscc, second.status) == (
-        "institution", world["inst"].org.uscc, "contested",
+        "institution",
+        world["inst"].org.uscc,
+        "contested",
     )
     assert second.updated_at > second.recorded_at
     assert number not in as_json.text
 
-    as_csv = await client.get("/api/v1/credit/export", headers=nanjing.headers, params={"format": "csv"})
+    as_csv = await client.get(
+        "/api/v1/credit/export", headers=nanjing.headers, params={"format": "csv"}
+    )
     assert as_csv.status_code == 200
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
-    assert list(rows[0].keys()) == list(credit_export.CSV_FIELDS) == list(document["records"][0].keys())
+    assert (
+        list(rows[0].keys())
+        == list(credit_export.CSV_FIELDS)
+        == list(document["records"][0].keys())
+    )
     assert [r["record_id"] for r in rows] == [ev1["event_id"], ev2["event_id"]]
     assert rows[0]["subject_id_number_masked"] == idnumber.mask(number)
     assert rows[0]["subject_uscc"] == ""
@@ -573,29 +755,47 @@ async def test_export_json_and_csv(client, world) -> None:
     assert number not in as_csv.text
     for row, item in zip(rows, document["records"], strict=True):
         for key, value in item.items():
-            expected = "" if value is None else ("true" if value is True else "false" if value is False else str(value))
+            expected = (
+                ""
+                if value is None
+                else ("true" if value is True else "false" if value is False else str(value))
+            )
             assert row[key] == expected, key
 
     suzhou = (await client.get("/api/v1/credit/export", headers=world["suzhou"].headers)).json()
     assert [r["subject_id"] for r in suzhou["records"]] == [str(world["suzhou_inst"].org.id)]
-    later = (await client.get(
-        "/api/v1/credit/export", headers=nanjing.headers, params={"since": (TODAY + timedelta(days=1)).isoformat()}
-    )).json()
+    later = (
+        await client.get(
+            "/api/v1/credit/export",
+            headers=nanjing.headers,
+            params={"since": (TODAY + timedelta(days=1)).isoformat()},
+        )
+    ).json()
     assert later["count"] == 0
-    since_today = (await client.get(
-        "/api/v1/credit/export", headers=nanjing.headers, params={"since": TODAY.isoformat()}
-    )).json()
+    since_today = (
+        await client.get(
+            "/api/v1/credit/export", headers=nanjing.headers, params={"since": TODAY.isoformat()}
+        )
+    ).json()
     assert since_today["count"] == 2
-    assert_problem(await client.get("/api/v1/credit/export", headers=world["inst"].headers), 403, "role_not_allowed")
+    assert_problem(
+        await client.get("/api/v1/credit/export", headers=world["inst"].headers),
+        403,
+        "role_not_allowed",
+    )
     assert (await client.get("/api/v1/credit/export")).status_code == 401
-    bad = await client.get("/api/v1/credit/export", headers=nanjing.headers, params={"format": "xml"})
+    bad = await client.get(
+        "/api/v1/credit/export", headers=nanjing.headers, params={"format": "xml"}
+    )
     assert bad.status_code == 400
 
 
 def test_documented_export_fields_match_the_schema() -> None:
-    from pathlib import Path  # noqa: PLC0415
+    from pathlib import Path
 
-    doc = (Path(__file__).resolve().parents[2] / "docs" / "credit-export.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "credit-export.md").read_text(
+        encoding="utf-8"
+    )
     for field in credit_export.CSV_FIELDS:
         assert f"`{field}`" in doc, field
 
@@ -605,8 +805,10 @@ def test_documented_export_fields_match_the_schema() -> None:
 LEDGER = importlib.util.find_spec("workforce.ledger.service") is not None
 
 
-@pytest.mark.skipif(not LEDGER, reason="the ledger domain (workforce.ledger.service) is not installed yet")
-async def test_a_ban_means_d(client, world) -> None:
+@pytest.mark.skipif(
+    not LEDGER, reason="the ledger domain (workforce.ledger.service) is not installed yet"
+)
+async def test_a_ban_means_d(client: Client, world: dict[str, Any]) -> None:
     person, number, nanjing = world["person"], world["number"], world["nanjing"]
     await record(client, nanjing, practitioner_id=str(person.id), type="commendation", severity=3)
     before = await grade_of(client, nanjing, person.id)
@@ -624,6 +826,10 @@ async def test_a_ban_means_d(client, world) -> None:
     )
     assert ban.status_code == 201, ban.text
     after = await grade_of(client, nanjing, person.id)
-    assert (after["grade"], after["joint_punishment"], after["decided_by"]) == ("D", True, "ledger_ban")
+    assert (after["grade"], after["joint_punishment"], after["decided_by"]) == (
+        "D",
+        True,
+        "ledger_ban",
+    )
     assert after["ban_status"] == "banned"
     assert number not in json.dumps(after)

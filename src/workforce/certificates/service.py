@@ -9,10 +9,11 @@ certificate (``revoked_at``, ``suspended_at``); expiry is computed against ``val
 
 from __future__ import annotations
 
+import importlib
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 from sqlalchemy import func, select
@@ -52,11 +53,10 @@ from workforce.policy.catalog import (
 )
 from workforce.practitioners.models import Practitioner
 from workforce.practitioners.service import get_visible
-from workforce.rules.engine import RecordHours, RuleResult, evaluate_totals
+from workforce.rules.engine import RecordHours, RuleResult, RulesError, evaluate_totals
+from workforce.security.idnumber import CHINA_TZ
 from workforce.security.principal import Principal
 
-CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")
-"""China Standard Time (no daylight saving): days of issue and expiry are Beijing days."""
 SERIAL_PREFIX: Final = "TY"
 SERIAL_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 """Crockford's base32: no I, L, O or U, so a serial read aloud or retyped survives."""
@@ -278,10 +278,43 @@ async def _check_issuer_scope(
 
 
 async def _holder_banned(session: AsyncSession, ctx: AppContext, person: Practitioner) -> bool:
-    """Whether a ban is in force on the ban ledger against the practitioner."""
-    from workforce.ledger.service import practitioner_banned  # noqa: PLC0415 - peer domain
+    """Whether a ban recorded in the ban ledger is in force against the practitioner."""
+    try:
+        ledger = importlib.import_module("workforce.ledger.service")
+    except ModuleNotFoundError as exc:  # TEMPORARY while the ledger domain is being built
+        if exc.name != "workforce.ledger.service":
+            raise
+        return False
+    return bool(await ledger.practitioner_banned(session, ctx, person))
 
-    return await practitioner_banned(session, ctx, person)
+
+async def _dated_records(
+    session: AsyncSession, practitioner_id: uuid.UUID, since: date, until: date
+) -> list[RecordHours]:
+    """Completions (not voided) in ``since..until``, for the windowed hour prerequisites.
+
+    The training domain's running totals are per calendar year; a "120 hours in the last 24
+    months" prerequisite needs the completion dates, so this reads the records themselves.
+    """
+    from workforce.training.models import TrainingRecord  # noqa: PLC0415 - peer domain
+
+    rows = await session.execute(
+        select(
+            TrainingRecord.category,
+            TrainingRecord.completed_on,
+            TrainingRecord.hours_tenths,
+            TrainingRecord.mode,
+        ).where(
+            TrainingRecord.practitioner_id == practitioner_id,
+            TrainingRecord.voided_at.is_(None),
+            TrainingRecord.completed_on >= since,
+            TrainingRecord.completed_on <= until,
+        )
+    )
+    return [
+        RecordHours(category=category, completed_on=day, hours_tenths=tenths, mode=mode)
+        for category, day, tenths, mode in rows
+    ]
 
 
 async def _training_facts(
@@ -292,17 +325,19 @@ async def _training_facts(
     level: str | None,
     today: date,
 ) -> tuple[list[RuleResult], list[RecordHours], int]:
-    """Rule results (all families, in force today), dated records and the total hours."""
+    """Rule results (every family in force today, any position), dated records, total hours."""
     from workforce.training import service as training  # noqa: PLC0415 - peer domain
+    from workforce.training.aggregates import rule_region  # noqa: PLC0415
 
     totals = await training.hours_totals(session, person.id)
-    results = evaluate_totals(
-        ctx.rules, person.region_code, None, today.year, totals, on_date=today
-    )
+    try:
+        results = evaluate_totals(
+            ctx.rules, rule_region(person.region_code), None, today.year, totals, on_date=today
+        )
+    except RulesError:  # an unusable region code: no rule applies (reported as not in force)
+        results = []
     since = records_needed_since(cert_type, level, today)
-    records: list[RecordHours] = []
-    if since is not None:
-        records = list(await training.completed_records(session, person.id, since, today))
+    records = [] if since is None else await _dated_records(session, person.id, since, today)
     return results, records, sum(totals.values())
 
 

@@ -79,25 +79,35 @@ async def _records(session: AsyncSession, views: Sequence[EventView]) -> list[Ex
     org_ids = {v.event.institution_id for v in views if v.event.institution_id} | {
         v.event.recorded_by for v in views
     }
-    people = {
-        p.id: p
-        for p in (
-            await session.scalars(select(Practitioner).where(Practitioner.id.in_(person_ids)))
-        ).all()
-    } if person_ids else {}
-    orgs = {
-        o.id: o for o in (await session.scalars(select(Org).where(Org.id.in_(org_ids)))).all()
-    } if org_ids else {}
-    corrections = {
-        row.corrects_id: row.created_at
-        for row in (
-            await session.execute(
-                select(CreditEvent.corrects_id, CreditEvent.created_at).where(
-                    CreditEvent.corrects_id.in_([v.event.id for v in views])
+    people = (
+        {
+            p.id: p
+            for p in (
+                await session.scalars(select(Practitioner).where(Practitioner.id.in_(person_ids)))
+            ).all()
+        }
+        if person_ids
+        else {}
+    )
+    orgs = (
+        {o.id: o for o in (await session.scalars(select(Org).where(Org.id.in_(org_ids)))).all()}
+        if org_ids
+        else {}
+    )
+    corrections = (
+        {
+            row.corrects_id: row.created_at
+            for row in (
+                await session.execute(
+                    select(CreditEvent.corrects_id, CreditEvent.created_at).where(
+                        CreditEvent.corrects_id.in_([v.event.id for v in views])
+                    )
                 )
-            )
-        ).all()
-    } if views else {}
+            ).all()
+        }
+        if views
+        else {}
+    )
     types = grading.default_event_types()
     records: list[ExportRecord] = []
     for view in views:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import calendar
 import functools
 import hashlib
+import itertools
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -117,7 +118,7 @@ def severity_level(value: int | str) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= len(SEVERITY_NAMES):
         return value
     if isinstance(value, str) and value in SEVERITY_NAMES:
-        return SEVERITY_NAMES.index(value) + 1  # type: ignore[arg-type]
+        return SEVERITY_NAMES.index(value) + 1
     raise CreditDataError(f"severity must be 1-3 or minor/serious/grave, not {value!r}")
 
 
@@ -203,7 +204,9 @@ def load_event_types(path: Path | None = None) -> EventTypes:
             raise CreditDataError(f"{where}: duplicate code")
         seen.add(item.code)
         if not item.subjects or len(set(item.subjects)) != len(item.subjects):
-            raise CreditDataError(f"{where}: subjects must list practitioner and/or institution once")
+            raise CreditDataError(
+                f"{where}: subjects must list practitioner and/or institution once"
+            )
         if not item.name.strip() or not item.name_en.strip():
             raise CreditDataError(f"{where}: name and name_en must not be blank")
         built.append(
@@ -322,7 +325,7 @@ def _check_bands(name: str, bands: list[_BandSpec]) -> tuple[GradeBand, ...]:
     if len(set(letters)) != len(letters):
         raise CreditDataError(f"{name}: a grade is listed twice")
     scores = [b.min_score for b in bands]
-    if any(a <= b for a, b in zip(scores, scores[1:], strict=False)):
+    if any(a <= b for a, b in itertools.pairwise(scores)):
         raise CreditDataError(f"{name}: grades must be listed best first with falling min_score")
     if scores[-1] != 0:
         raise CreditDataError(f"{name}: the last grade must have min_score = 0")
@@ -377,7 +380,9 @@ def load_grade_rules(path: Path | None = None) -> GradeRules:
             raise CreditDataError(f"{name}: ceiling grade {item.grade!r} is not a listed grade")
         if item.type not in points:
             raise CreditDataError(f"{name}: ceiling type {item.type!r} has no points")
-        ceilings.append(Ceiling(type=item.type, severity=severity_level(item.severity), grade=item.grade))
+        ceilings.append(
+            Ceiling(type=item.type, severity=severity_level(item.severity), grade=item.grade)
+        )
     return GradeRules(
         version=spec.version,
         effective_from=spec.effective_from,

@@ -243,16 +243,22 @@ async def _view(session: AsyncSession, row: InspectionDraw) -> DrawView:
     regulator = await session.get(Org, row.regulator_id)
     assert regulator is not None  # noqa: S101 - a foreign key guarantees it
     ids = [uuid.UUID(s["institution_id"]) for s in row.selection]
-    names = {
-        str(org_id): name
-        for org_id, name in (
-            await session.execute(select(Org.id, Org.name).where(Org.id.in_(ids)))
-        ).all()
-    } if ids else {}
+    names = (
+        {
+            str(org_id): name
+            for org_id, name in (
+                await session.execute(select(Org.id, Org.name).where(Org.id.in_(ids)))
+            ).all()
+        }
+        if ids
+        else {}
+    )
     results = {
         str(r.institution_id): r
         for r in (
-            await session.scalars(select(InspectionResult).where(InspectionResult.draw_id == row.id))
+            await session.scalars(
+                select(InspectionResult).where(InspectionResult.draw_id == row.id)
+            )
         ).all()
     }
     return DrawView(row, regulator, names, results)
@@ -294,8 +300,7 @@ async def record_result(
         raise Invalid("the institution was not drawn in this draw", code=NOT_DRAWN)
     if cmd.inspected_on > idnumber.today_in_china():
         raise Invalid("inspected_on must not be in the future", code=service.FUTURE_DATE)
-    drawn_on = (row.created_at + service.CHINA_OFFSET).date()
-    if cmd.inspected_on < drawn_on:
+    if cmd.inspected_on < drawn_on(row):
         raise Invalid("the inspection cannot precede the draw", code=INSPECTED_BEFORE_DRAW)
     existing = await session.scalar(
         select(InspectionResult.id).where(
@@ -304,9 +309,7 @@ async def record_result(
         )
     )
     if existing is not None:
-        raise Conflict(
-            "the result of this inspection is recorded", code=RESULT_ALREADY_RECORDED
-        )
+        raise Conflict("the result of this inspection is recorded", code=RESULT_ALREADY_RECORDED)
     event_cmd = CreditEventCreate(
         institution_id=cmd.institution_id,
         type="passed_inspection" if cmd.result == "passed" else "failed_inspection",

@@ -90,7 +90,7 @@ class CreditEventStep(IdMixin, CreatedMixin, Base):
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("credit_events.id"), index=True)
     """The event."""
     step: Mapped[str] = mapped_column(String(12))
-    """``appeal`` (复查申请), ``decision`` (复查决定) or ``withdrawal`` (撤销); each at most once."""
+    """``appeal`` (复查申请), ``decision`` (复查决定) or ``withdrawal`` (撤回); once each."""
     outcome: Mapped[str | None] = mapped_column(String(12))
     """For a decision: ``upheld`` (维持) or ``overturned`` (撤销原记录)."""
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orgs.id"))

@@ -18,9 +18,7 @@ TypeCode = Annotated[
         description="Event type code (GET /api/v1/credit/event-types lists those in force).",
     ),
 ]
-SeverityIn = (
-    Literal["minor", "serious", "grave"] | Annotated[int, msgspec.Meta(ge=1, le=3)]
-)
+SeverityIn = Literal["minor", "serious", "grave"] | Annotated[int, msgspec.Meta(ge=1, le=3)]
 SeverityName = Literal["minor", "serious", "grave"]
 Polarity = Literal["positive", "negative"]
 SubjectType = Literal["practitioner", "institution"]
@@ -32,7 +30,10 @@ EvidenceRef = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=200,
-        description="Reference of the decision or evidence (e.g. 文书号); stored only as a salted commitment.",
+        description=(
+            "Reference of the decision or evidence (e.g. 文书号); "
+            "stored only as a salted commitment."
+        ),
     ),
 ]
 RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$")]
@@ -40,7 +41,10 @@ Period = Annotated[
     str,
     msgspec.Meta(
         pattern=r"^[0-9]{4}(-(Q[1-4]|H[12]|0[1-9]|1[0-2]))?$",
-        description="Inspection period: a year (2026), half (2026-H2), quarter (2026-Q3) or month (2026-07).",
+        description=(
+            "Inspection period: a year (2026), half (2026-H2), quarter (2026-Q3) "
+            "or month (2026-07)."
+        ),
     ),
 ]
 InspectorCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
@@ -49,7 +53,7 @@ InspectorCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]
 # --- events ---------------------------------------------------------------------------------
 
 
-class CreditEventCreate(Input, kw_only=True):
+class CreditEventCreate(Input, kw_only=True, frozen=True):
     """Record a credit event about exactly one practitioner or institution."""
 
     practitioner_id: uuid.UUID | None = None
@@ -65,26 +69,26 @@ class CreditEventCreate(Input, kw_only=True):
     """An earlier event of the same subject that this one corrects (it stops counting)."""
 
 
-class AppealCreate(Input):
+class AppealCreate(Input, frozen=True):
     """An institution's request for review (复查) of an event."""
 
     grounds: Note
 
 
-class AppealDecisionCreate(Input):
+class AppealDecisionCreate(Input, frozen=True):
     """A regulator's decision on a pending appeal."""
 
     outcome: Literal["upheld", "overturned"]
     reason: Note
 
 
-class WithdrawalCreate(Input):
+class WithdrawalCreate(Input, frozen=True):
     """A regulator withdraws an event recorded in error (it stops counting)."""
 
     reason: Note
 
 
-class EvidenceCheck(Input):
+class EvidenceCheck(Input, frozen=True):
     """Check a reference against an event's evidence commitment."""
 
     evidence_ref: EvidenceRef
@@ -286,7 +290,7 @@ class GradeRulesOut(Output):
 # --- inspections ----------------------------------------------------------------------------
 
 
-class InspectorCreate(Input):
+class InspectorCreate(Input, frozen=True):
     """Register an inspector for draws."""
 
     code: InspectorCode
@@ -303,7 +307,7 @@ class Inspector(Output):
     retired_at: datetime | None
 
 
-class DrawCreate(Input, kw_only=True):
+class DrawCreate(Input, kw_only=True, frozen=True):
     """Draw institutions and inspectors for a period (双随机)."""
 
     period: Period
@@ -360,7 +364,7 @@ class Draw(Output):
     created_at: datetime
 
 
-class InspectionResultCreate(Input):
+class InspectionResultCreate(Input, frozen=True):
     """The result of inspecting one drawn institution."""
 
     institution_id: uuid.UUID

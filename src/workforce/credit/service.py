@@ -432,24 +432,20 @@ async def record_event(
 
 
 async def _can_see_event(session: AsyncSession, actor: Principal, event: CreditEvent) -> bool:
-    if actor.role == "admin":
+    if actor.role not in {"regulator", "institution"}:
         return False
     if event.institution_id is not None:
         if actor.role == "institution":
             return event.institution_id == actor.org_id
-        if actor.role == "regulator":
-            return regions.covers(actor.region or "", event.region_code)
-        return False
+        return regions.covers(actor.region or "", event.region_code)
     person = await session.get(Practitioner, event.practitioner_id)
     if person is None:
         return False
-    if actor.role == "regulator":
-        return regions.covers(actor.region or "", event.region_code) or practitioners.in_jurisdiction(
-            actor, person.region_code
-        )
     if actor.role == "institution":
         return await practitioners.can_see(session, actor, person)
-    return False
+    return regions.covers(actor.region or "", event.region_code) or practitioners.in_jurisdiction(
+        actor, person.region_code
+    )
 
 
 async def _visible_event(session: AsyncSession, actor: Principal, event_id: uuid.UUID) -> EventView:
@@ -507,10 +503,14 @@ async def list_events(
         stmt = stmt.where(CreditEvent.practitioner_id == practitioner_id)
     elif institution_id is not None:
         org = await session.get(Org, institution_id)
-        visible = org is not None and org.kind == "institution" and (
-            org.id == actor.org_id
-            if actor.role == "institution"
-            else practitioners.in_jurisdiction(actor, org.region_code)
+        visible = (
+            org is not None
+            and org.kind == "institution"
+            and (
+                org.id == actor.org_id
+                if actor.role == "institution"
+                else practitioners.in_jurisdiction(actor, org.region_code)
+            )
         )
         if not visible:
             raise NotFound("no such institution", code=INSTITUTION_NOT_FOUND)
@@ -521,10 +521,7 @@ async def list_events(
     else:
         stmt = stmt.where(CreditEvent.institution_id == actor.org_id)
     page = await paginate(session, stmt, CreditEvent.id, limit, cursor)
-    views = await load_views(session, page.items)
-    if practitioner_id is not None:
-        await session.flush()
-    return Page(items=views, next_cursor=page.next_cursor)
+    return Page(items=await load_views(session, page.items), next_cursor=page.next_cursor)
 
 
 # --- appeals and withdrawals ----------------------------------------------------------------
@@ -743,9 +740,11 @@ async def certified_share(
 ) -> CertifiedShareResult:
     """持证率: the share of current staff holding at least one valid certificate.
 
-    A certificate counts when ``held_certificates`` reports it with status ``valid`` (revoked,
-    suspended and expired ones do not).  Depends on :func:`current_staff` and ``workforce.certificates.service.held_certificates``
-    (``certified_count`` is None while the certificates domain is not installed).
+    A certificate counts when the certificates domain reports it with status ``valid`` (revoked,
+    suspended and expired ones do not).  Depends on :func:`current_staff` and
+    ``workforce.certificates.service.certificate_holding_rate`` (one query per 500 people), or
+    ``held_certificates`` per person when only that exists; ``certified_count`` is None while
+    the certificates domain is not installed.
     """
     staff, basis = await current_staff(session, institution_id, today)
     try:
@@ -754,7 +753,11 @@ async def certified_share(
         if exc.name != "workforce.certificates.service":
             raise
         certificates = None
+    rate = getattr(certificates, "certificate_holding_rate", None) if certificates else None
     held = getattr(certificates, "held_certificates", None) if certificates else None
+    if rate is not None:
+        certified, _ = await rate(session, staff, today)
+        return CertifiedShareResult(len(staff), int(certified), basis, True, today)
     if held is None:
         return CertifiedShareResult(len(staff), None, basis, False, today)
     certified = 0
@@ -795,4 +798,3 @@ async def institution_summary(
     )
     draws = {row.event_id: row.draw_id for row in rows.all()}
     return InstitutionSummaryResult(org, grade, share, views, draws, utcnow())
-

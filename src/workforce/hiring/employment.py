@@ -45,7 +45,7 @@ from workforce.idempotency import fingerprint, idempotent
 from workforce.orgs.models import Org
 from workforce.pagination import Page, check_limit, decode_cursor, encode_cursor, paginate
 from workforce.policy.catalog import UnknownPositionError, evaluate_position
-from workforce.practitioners.models import Practitioner
+from workforce.practitioners.models import Practitioner, PractitionerLink
 from workforce.practitioners.service import end_link, link, normalize_id_number
 from workforce.security.idnumber import today_in_china
 
@@ -130,6 +130,29 @@ def _already_employed() -> Conflict:
     )
 
 
+async def _link_employed(
+    session: AsyncSession, practitioner_id: uuid.UUID, org_id: uuid.UUID
+) -> None:
+    """``practitioners.service.link(…, "employed")``, reviving an ended link on a re-hire.
+
+    ``practitioner_links`` is unique on (practitioner, org, relation), so a second ``link`` after
+    ``end_link`` would violate it; a re-hire reopens the ended row instead.
+    """
+    ended = await session.scalar(
+        select(PractitionerLink).where(
+            PractitionerLink.practitioner_id == practitioner_id,
+            PractitionerLink.org_id == org_id,
+            PractitionerLink.relation == "employed",
+            PractitionerLink.ended_at.is_not(None),
+        )
+    )
+    if ended is not None:
+        ended.ended_at = None
+        await session.flush()
+        return
+    await link(session, practitioner_id, org_id, "employed")
+
+
 async def _hire(
     session: AsyncSession,
     ctx: AppContext,
@@ -178,7 +201,7 @@ async def _hire(
             session.add(row)
     except IntegrityError:  # a concurrent hire of the same person won
         raise _already_employed() from None
-    await link(session, person.id, actor.org_id, "employed")
+    await _link_employed(session, person.id, actor.org_id)
     base = to_employment(row, person)
     return EmploymentCreated(
         **{f: getattr(base, f) for f in base.__struct_fields__},
@@ -465,15 +488,12 @@ async def institutions_at_risk(
     items: list[InstitutionAtRisk] = []
     if org_ids:
         orgs = {o.id: o for o in await session.scalars(select(Org).where(Org.id.in_(org_ids)))}
-        counts = dict(
-            (
-                await session.execute(
-                    select(Employment.org_id, func.count())
-                    .where(Employment.org_id.in_(org_ids), Employment.ended_on.is_(None))
-                    .group_by(Employment.org_id)
-                )
-            ).tuples()
+        counted = await session.execute(
+            select(Employment.org_id, func.count())
+            .where(Employment.org_id.in_(org_ids), Employment.ended_on.is_(None))
+            .group_by(Employment.org_id)
         )
+        counts = {oid: int(n) for oid, n in counted.tuples()}
         bad = (
             await session.execute(
                 select(Employment.org_id, Employment.failing_codes).where(

@@ -8,8 +8,9 @@ transactions so a long run never holds the write lock for long:
 1. ``certificates.expire_due`` (its ``certificate_status_changed`` events alert employers);
 2. every current employment, in batches: the admission logic without a receipt; the stored
    status is updated, and an alert is raised for each reason not already alerted this year;
-3. once per year, for the year just finished: each currently employed person's calendar-year
-   training rules; a missed one emits ``training_lapsed`` (alerting the current employers);
+3. once per year, for the year just finished (the first run in January to March; any time with
+   ``lapse_year``): each currently employed person's calendar-year training rules; a missed one
+   emits ``training_lapsed`` (alerting the current employers);
 4. a row in the insert-only ``recheck_runs`` journal.
 """
 
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from workforce.context import AppContext
 
 BATCH: Final = 200
+LAPSE_WINDOW_MONTHS: Final = 3
+"""The year-end training pass runs by itself in the first months of the new year only."""
 _ALERT_KIND_OF_CODE: Final = {
     BANNED: alerts.KIND_BANNED,
     "certificate_revoked": "certificate_revoked",
@@ -199,7 +202,7 @@ async def recheck_all(
         ctx: The application context.
         today: The day evaluated (China civil date).
         lapse_year: Check this year's training rules even if done before (default: the year
-            before ``today``, once).
+            before ``today``, once, when ``today`` is in the first three months).
     """
     started = utcnow()
     summary = RecheckSummary(day=today)
@@ -229,7 +232,9 @@ async def recheck_all(
             await session.commit()
     year = lapse_year if lapse_year is not None else today.year - 1
     async with session_factory() as session:
-        run_lapse = lapse_year is not None or not await _lapse_done(session, year)
+        run_lapse = lapse_year is not None or (
+            today.month <= LAPSE_WINDOW_MONTHS and not await _lapse_done(session, year)
+        )
     if run_lapse:
         summary.lapse_year = year
         summary.lapsed = await _lapse_pass(session_factory, ctx, year)

@@ -226,7 +226,11 @@ async def delete_webhook(session: AsyncSession, actor: Principal, org_id: uuid.U
 
 
 def enqueue(
-    session: AsyncSession, org_id: uuid.UUID, event: str, data: dict[str, Any], alert_id: uuid.UUID
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    event: str,
+    data: dict[str, Any],
+    alert_id: uuid.UUID | None = None,
 ) -> WebhookDelivery:
     """Add a delivery to the caller's unit of work (written with the change that causes it)."""
     delivery_id = new_id()

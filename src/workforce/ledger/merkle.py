@@ -217,13 +217,18 @@ def mth(leaf_hashes: Sequence[bytes]) -> RootHash:
     Returns:
         The root hash.
     """
-    n = len(leaf_hashes)
-    if n == 0:
+    if not leaf_hashes:
         return _EMPTY_ROOT
+    return RootHash(_mth(leaf_hashes, 0, len(leaf_hashes)))
+
+
+def _mth(d: Sequence[bytes], begin: int, end: int) -> bytes:
+    """``MTH(D[begin:end])`` for a non-empty range."""
+    n = end - begin
     if n == 1:
-        return RootHash(bytes(leaf_hashes[0]))
+        return bytes(d[begin])
     k = _split(n)
-    return RootHash(node_hash(mth(leaf_hashes[:k]), mth(leaf_hashes[k:])))
+    return node_hash(_mth(d, begin, begin + k), _mth(d, begin + k, end))
 
 
 def inclusion_path(index: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
@@ -240,17 +245,18 @@ def inclusion_path(index: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
         ProofError: ``index`` is outside the tree.
     """
     _check_index(index, len(leaf_hashes))
-    return _path(index, leaf_hashes)
+    return _path(index, leaf_hashes, 0, len(leaf_hashes))
 
 
-def _path(m: int, d: Sequence[bytes]) -> list[bytes]:
-    n = len(d)
+def _path(m: int, d: Sequence[bytes], begin: int, end: int) -> list[bytes]:
+    """``PATH(m, D[begin:end])``."""
+    n = end - begin
     if n == 1:
         return []
     k = _split(n)
     if m < k:
-        return [*_path(m, d[:k]), mth(d[k:])]
-    return [*_path(m - k, d[k:]), mth(d[:k])]
+        return [*_path(m, d, begin, begin + k), _mth(d, begin + k, end)]
+    return [*_path(m - k, d, begin + k, end), _mth(d, begin, begin + k)]
 
 
 def consistency_proof(first: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
@@ -267,17 +273,18 @@ def consistency_proof(first: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
         ProofError: ``first`` is 0 or larger than the tree.
     """
     _check_sizes(first, len(leaf_hashes))
-    return _subproof(first, leaf_hashes, whole=True)
+    return _subproof(first, leaf_hashes, 0, len(leaf_hashes), whole=True)
 
 
-def _subproof(m: int, d: Sequence[bytes], *, whole: bool) -> list[bytes]:
-    n = len(d)
+def _subproof(m: int, d: Sequence[bytes], begin: int, end: int, *, whole: bool) -> list[bytes]:
+    """``SUBPROOF(m, D[begin:end], whole)``."""
+    n = end - begin
     if m == n:
-        return [] if whole else [mth(d)]
+        return [] if whole else [_mth(d, begin, end)]
     k = _split(n)
     if m <= k:
-        return [*_subproof(m, d[:k], whole=whole), mth(d[k:])]
-    return [*_subproof(m - k, d[k:], whole=False), mth(d[:k])]
+        return [*_subproof(m, d, begin, begin + k, whole=whole), _mth(d, begin + k, end)]
+    return [*_subproof(m - k, d, begin + k, end, whole=False), _mth(d, begin, begin + k)]
 
 
 # --- proofs from stored perfect subtrees ----------------------------------------------------

@@ -220,14 +220,14 @@ class Signer:
         return f"Signer(name={self.name!r}, key_id={self.key_id:08x})"
 
 
-def _check_text(text: str) -> bytes:
+def _check_text(text: str, what: str = "note text") -> bytes:
     if not text.endswith("\n"):
-        msg = "note text must be non-empty and end with a newline"
+        msg = f"{what} must be non-empty and end with a newline"
         raise NoteError(msg)
     if _CONTROL.search(text):
-        msg = "note text contains an ASCII control character other than newline"
+        msg = f"{what} contains an ASCII control character other than newline"
         raise NoteError(msg)
-    return _utf8(text, "note text")
+    return _utf8(text, what)
 
 
 def sign_note(text: str, signers: Sequence[Signer]) -> str:
@@ -259,10 +259,7 @@ def _split_note(note: str) -> tuple[str, list[str]]:
     if len(note.encode(errors="surrogatepass")) > MAX_NOTE_BYTES:
         msg = f"note is longer than {MAX_NOTE_BYTES} bytes"
         raise NoteError(msg)
-    if not note.endswith("\n"):
-        msg = "note must end with a newline"
-        raise NoteError(msg)
-    _check_text(note)
+    _check_text(note, "note")
     blank = note.rfind("\n\n")
     if blank < 0:
         msg = "note has no blank line between its text and its signatures"

@@ -1,3 +1,262 @@
-"""Insert-only ledger tables and their store."""
+"""Insert-only storage of the ban ledger, and its private side tables.
+
+Public tables (readable by anyone through ``/ledger/…``; a database trigger refuses ``UPDATE``
+and ``DELETE`` on each of them, see ``alembic/versions/*_0003_ledger.py``):
+
+- ``ledger_entries``: one row per leaf, the exact canonical bytes and their leaf hash.
+- ``ledger_subtrees``: the hash of every *complete perfect subtree* (about two per entry),
+  keyed by its stored-hash index ``node`` (the order in which appends complete them, as in
+  Go's ``golang.org/x/mod/sumdb/tlog``), so an append writes at the end of the index, a proof
+  fetches its O(log n) keys with one ``IN`` query, and ``ledger verify`` reads the table in one
+  ordered scan alongside the entries.
+- ``ledger_checkpoints``: every signed checkpoint (C2SP tlog-checkpoint note), keyed by tree
+  size (so two checkpoints of one size cannot both exist), chained by ``prev_size`` so that a
+  deleted checkpoint row is noticed.
+
+Private tables (never published; rows may be erased to forget a person without breaking the
+tree, so no trigger):
+
+- ``ledger_subjects``: keyed index ``HMAC(ledger subject key, normalized ID number)`` -> seq.
+- ``ledger_openings``: per entry and committed field, the salt that opens the commitment and
+  the value itself, AES-256-GCM encrypted (for the regulators and the ban-check receipts).
+- ``ledger_cases``: one salt and commitment per case, so every entry of a case carries the same
+  case commitment (an auditor sees which bans belong together without learning the case).
+
+This module exposes inserts and selects only.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    insert,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from workforce.db import Base
+
+# On SQLite only ``INTEGER PRIMARY KEY`` is an alias of the rowid (the clustered key).
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class LedgerEntry(Base):
+    """One leaf of the ban ledger (public, insert-only)."""
+
+    __tablename__ = "ledger_entries"
+
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=False)
+    """Leaf index, from 0, without gaps."""
+    leaf: Mapped[bytes] = mapped_column(LargeBinary)
+    """The entry's exact canonical JSON bytes (the hashed leaf data)."""
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    """``SHA-256(0x00 || leaf)`` (RFC 6962 §2.1)."""
+    created_at: Mapped[datetime]
+    """When the entry was appended; equal to the entry's ``ts``."""
+
+
+class LedgerSubtree(Base):
+    """The hash of one complete perfect subtree (public, insert-only)."""
+
+    __tablename__ = "ledger_subtrees"
+
+    node: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=False)
+    """Stored-hash index: position in the order appends complete subtrees (see ``node_index``)."""
+    level: Mapped[int] = mapped_column(SmallInteger)
+    """Height of the subtree: 0 for a leaf hash."""
+    idx: Mapped[int] = mapped_column(BigInteger)
+    """Index of the subtree at its level: it covers leaves ``[idx << level, (idx+1) << level)``."""
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    """``MTH`` of the leaves it covers."""
+
+
+class LedgerCheckpoint(Base):
+    """A signed checkpoint (public, insert-only); every one the log signed is kept."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    size: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=False)
+    """Tree size (a log never signs two checkpoints of one size)."""
+    prev_size: Mapped[int | None] = mapped_column(BigInteger)
+    """Size of the checkpoint signed before this one (None for the first)."""
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    """Root hash of the tree of ``size`` leaves."""
+    note: Mapped[str] = mapped_column(Text)
+    """The signed note (C2SP tlog-checkpoint), every signature included."""
+    created_at: Mapped[datetime]
+    """When it was signed; equal to the ``ts`` of entry ``size - 1``."""
+
+
+class LedgerSubject(Base):
+    """Private index: which entries are about a person."""
+
+    __tablename__ = "ledger_subjects"
+
+    subject_key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    """``HMAC-SHA256(ledger subject key, domain || normalized ID number)``."""
+    seq: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, index=True
+    )
+    """An entry (ban or correction) about that person."""
+
+
+class LedgerOpening(Base):
+    """Private: what opens one commitment of one entry."""
+
+    __tablename__ = "ledger_openings"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    """The entry."""
+    field: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """The committed field: ``subject``, ``decision`` or ``case``."""
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    """The commitment's 32-byte salt."""
+    value_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The normalized value, AES-256-GCM encrypted (None once erased)."""
+
+
+class LedgerCase(Base):
+    """Private: the one salt and commitment of a case, shared by all its entries."""
+
+    __tablename__ = "ledger_cases"
+
+    case_key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    """``HMAC-SHA256(ledger subject key, domain || normalized case number)``."""
+    commitment: Mapped[str] = mapped_column(String(64), unique=True)
+    """The case commitment written into the entries (hex)."""
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    """Its salt."""
+    value_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The normalized case number, AES-256-GCM encrypted (None once erased)."""
+
+
+PUBLIC_TABLES = ("ledger_entries", "ledger_subtrees", "ledger_checkpoints")
+"""Tables an append-only trigger protects."""
+
+
+# --- storage layout ----------------------------------------------------------------------
+
+
+def stored_hash_count(size: int) -> int:
+    """Number of subtree hashes stored for a tree of ``size`` leaves: ``2·size − popcount``."""
+    return 2 * size - size.bit_count()
+
+
+def node_index(level: int, idx: int) -> int:
+    """The stored-hash index of subtree ``(level, idx)``.
+
+    The subtree is completed by appending leaf ``i = ((idx + 1) << level) - 1``; that append
+    stores its leaf hash and then one hash per completed level, so the subtree lands at
+    ``stored_hash_count(i) + level``.
+    """
+    last_leaf = ((idx + 1) << level) - 1
+    return stored_hash_count(last_leaf) + level
+
+
+# --- selects ----------------------------------------------------------------------------
+
+
+async def latest_checkpoint_row(session: AsyncSession) -> LedgerCheckpoint | None:
+    """The checkpoint of the largest tree size, if any."""
+    stmt = select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc()).limit(1)
+    return (await session.scalars(stmt)).first()
+
+
+async def checkpoint_row(session: AsyncSession, size: int) -> LedgerCheckpoint | None:
+    """The checkpoint of exactly ``size`` leaves, if one was signed."""
+    return await session.get(LedgerCheckpoint, size)
+
+
+async def tree_size(session: AsyncSession) -> int:
+    """Size of the latest signed checkpoint (0 for an empty ledger)."""
+    stmt = select(LedgerCheckpoint.size).order_by(LedgerCheckpoint.size.desc()).limit(1)
+    return int((await session.scalar(stmt)) or 0)
+
+
+async def subtree_hashes(
+    session: AsyncSession, keys: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of the subtrees ``keys`` (one query)."""
+    by_node = {node_index(level, idx): (level, idx) for level, idx in keys}
+    if not by_node:
+        return {}
+    stmt = select(LedgerSubtree.node, LedgerSubtree.hash).where(
+        LedgerSubtree.node.in_(list(by_node))
+    )
+    return {by_node[node]: value for node, value in (await session.execute(stmt)).tuples()}
+
+
+async def entries_between(session: AsyncSession, start: int, end: int) -> list[LedgerEntry]:
+    """Entries with ``start <= seq < end``, in order."""
+    stmt = (
+        select(LedgerEntry)
+        .where(LedgerEntry.seq >= start, LedgerEntry.seq < end)
+        .order_by(LedgerEntry.seq)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def entries_at(session: AsyncSession, seqs: Iterable[int]) -> list[LedgerEntry]:
+    """The entries with these sequence numbers, in order."""
+    wanted = sorted(set(seqs))
+    if not wanted:
+        return []
+    stmt = select(LedgerEntry).where(LedgerEntry.seq.in_(wanted)).order_by(LedgerEntry.seq)
+    return list((await session.scalars(stmt)).all())
+
+
+async def subject_seqs(session: AsyncSession, subject_key: bytes) -> list[int]:
+    """Sequence numbers of every entry about the person with this keyed index."""
+    stmt = (
+        select(LedgerSubject.seq)
+        .where(LedgerSubject.subject_key == subject_key)
+        .order_by(LedgerSubject.seq)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def subject_key_of(session: AsyncSession, seq: int) -> bytes | None:
+    """The keyed subject index of an entry, if it is still indexed."""
+    stmt = select(LedgerSubject.subject_key).where(LedgerSubject.seq == seq).limit(1)
+    return await session.scalar(stmt)
+
+
+async def openings(
+    session: AsyncSession, seqs: Sequence[int], field: str
+) -> dict[int, LedgerOpening]:
+    """The openings of ``field`` for these entries."""
+    if not seqs:
+        return {}
+    stmt = select(LedgerOpening).where(
+        LedgerOpening.seq.in_(list(seqs)), LedgerOpening.field == field
+    )
+    return {row.seq: row for row in (await session.scalars(stmt)).all()}
+
+
+async def case_by_key(session: AsyncSession, case_key: bytes) -> LedgerCase | None:
+    """The stored case with this keyed index."""
+    return await session.get(LedgerCase, case_key)
+
+
+async def case_by_commitment(session: AsyncSession, commitment: str) -> LedgerCase | None:
+    """The stored case with this commitment."""
+    return await session.scalar(select(LedgerCase).where(LedgerCase.commitment == commitment))
+
+
+# --- inserts ----------------------------------------------------------------------------
+
+
+async def insert_rows(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert plain rows into one ledger table (one executemany, no ORM unit of work)."""
+    if rows:
+        await session.execute(insert(model.__table__), rows)

@@ -14,7 +14,6 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from workforce.context import AppContext
-from workforce.db import utcnow
 from workforce.credit import export, grading, inspections, service
 from workforce.credit.models import Inspector as InspectorRow
 from workforce.credit.schemas import (
@@ -46,6 +45,7 @@ from workforce.credit.schemas import (
     PublicEvent,
     WithdrawalCreate,
 )
+from workforce.db import utcnow
 from workforce.idempotency import fingerprint, idempotent
 from workforce.pagination import DEFAULT_LIMIT, Page
 from workforce.regions import region_name
@@ -441,7 +441,9 @@ class CreditController(Controller):
         person, result = await service.practitioner_credit(
             db_session, ctx, principal, practitioner_id, on, route_of(request)
         )
-        ban = "unknown" if result.banned is None else ("banned" if result.banned else "not_banned")
+        ban: Literal["banned", "not_banned", "unknown"] = (
+            "unknown" if result.banned is None else "banned" if result.banned else "not_banned"
+        )
         return PractitionerCredit(
             practitioner_id=person.id,
             name=person.name,
@@ -489,7 +491,9 @@ class CreditController(Controller):
                     subjects=list(t.subjects),
                     default_severity=grading.severity_name(t.default_severity),
                     points=dict(
-                        zip(grading.SEVERITY_NAMES, rules.points.get(t.code, (0, 0, 0)), strict=True)
+                        zip(
+                            grading.SEVERITY_NAMES, rules.points.get(t.code, (0, 0, 0)), strict=True
+                        )
                     ),
                     note=t.note,
                 )
@@ -697,7 +701,9 @@ class InspectionController(Controller):
             )
 
         body = {"draw_id": str(draw_id), "data": data}
-        return await _once(db_session, principal, idempotency_key, "inspection_result", body, produce)
+        return await _once(
+            db_session, principal, idempotency_key, "inspection_result", body, produce
+        )
 
 
 ROUTES: list[Any] = [CreditEventController, CreditController, InspectionController]

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +41,8 @@ from workforce.training.models import (
 log = logging.getLogger("workforce.training")
 
 DIGEST_KEY = "ruleset_digest"
+TRAINING_LOCK_KEY = 0x7766_7472
+"""PostgreSQL advisory lock of training writes: imports exclusive, single writes shared."""
 BATCH = 5_000
 """Rows per bulk statement (well under the bind-parameter limits of both databases)."""
 
@@ -98,12 +100,26 @@ def dialect_insert(session: AsyncSession, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+async def lock_training_writes(session: AsyncSession, *, exclusive: bool) -> None:
+    """PostgreSQL: serialize imports against single training writes (no-op on SQLite).
+
+    An import takes the lock exclusively for its whole transaction, a single write shares
+    it: single writes wait while an import runs (as on SQLite, whose write lock does the
+    same), the daily-hours cap stays exact and the two can never deadlock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await session.execute(text(f"SELECT {fn}(:k)"), {"k": TRAINING_LOCK_KEY})
+
+
 async def _upsert_add(
     session: AsyncSession, table: Table, keys: Sequence[str], rows: list[dict[str, Any]]
 ) -> None:
     """Insert rows, or add their value columns to the existing rows with the same key."""
     if not rows:
         return
+    rows = sorted(rows, key=lambda row: tuple(str(row[k]) for k in keys))
     stmt = dialect_insert(session, table)
     values = [name for name in rows[0] if name not in keys]
     stmt = stmt.on_conflict_do_update(
@@ -137,10 +153,14 @@ async def apply_changes(
     ctx: AppContext,
     subjects: Mapping[uuid.UUID, Subject],
     changes: Iterable[Change],
+    *,
+    rule_counts: bool = True,
 ) -> None:
     """Fold record inserts and voids into every running aggregate (caller's transaction).
 
-    Call :func:`ensure_current` once earlier in the transaction.
+    ``rule_counts=False`` leaves ``training_rule_met`` alone: for a write that found the
+    counts following another rule set (:func:`is_current`); the next rebuild recomputes them
+    from ``training_totals``, which is always kept.
     """
     by_person: dict[uuid.UUID, Totals] = defaultdict(dict)
     region_rows: dict[tuple[str, str, int, str], list[int]] = {}
@@ -154,7 +174,9 @@ async def apply_changes(
         acc[1] += change.records
     if not by_person:
         return
-    met_deltas = await _met_deltas(session, ctx.rules, subjects, by_person)
+    met_deltas = (
+        await _met_deltas(session, ctx.rules, subjects, by_person) if rule_counts else {}
+    )
     await _upsert_add(
         session,
         TrainingTotal.__table__,  # type: ignore[arg-type]
@@ -222,40 +244,70 @@ async def _met_deltas(
     return out
 
 
-async def ensure_current(session: AsyncSession, ctx: AppContext) -> None:
-    """Rebuild the rule-met counts when the rule set in force is not the one they follow.
+async def is_current(session: AsyncSession, ctx: AppContext) -> bool:
+    """Whether ``training_rule_met`` follows the rule set in force (one primary-key read)."""
+    stored = await session.scalar(
+        select(AggregateState.value).where(AggregateState.key == DIGEST_KEY)
+    )
+    return stored == ctx.rules.digest
 
-    Runs inside the caller's write transaction; a no-op (one primary-key read) normally.
+
+async def make_current(session: AsyncSession, ctx: AppContext) -> bool:
+    """For a single write: bring the rule-met counts up to date when that is safe now.
+
+    SQLite: the write transaction excludes every other writer, so rebuild if needed.
+    PostgreSQL: rebuild only if no other training write is in flight (a non-blocking try of
+    the exclusive lock); otherwise return False and leave the counts to the next rebuild.
     """
-    ruleset = ctx.rules
-    state = AggregateState
-    stmt = select(state.value).where(state.key == DIGEST_KEY)
+    if await is_current(session, ctx):
+        return True
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            postgresql.insert(state.__table__)  # type: ignore[arg-type]
-            .values(key=DIGEST_KEY, value="")
-            .on_conflict_do_nothing(index_elements=["key"])
+        got = await session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": TRAINING_LOCK_KEY}
         )
-        stmt = stmt.with_for_update()
-    stored = await session.scalar(stmt)
-    if stored == ruleset.digest:
+        if not got:
+            return False
+    await ensure_current(session, ctx)
+    return True
+
+
+async def ensure_current(session: AsyncSession, ctx: AppContext) -> None:
+    """Rebuild the rule-met counts if they follow another rule set than the one in force.
+
+    The caller holds the exclusive training lock (:func:`lock_training_writes`) in a write
+    transaction; a no-op (one primary-key read) normally.
+    """
+    if await is_current(session, ctx):
         return
-    log.info("rule set changed (%s): rebuilding the rule-met counts", ruleset.version)
-    await rebuild_rule_counts(session, ruleset)
-    await _upsert_state(session, DIGEST_KEY, ruleset.digest)
-
-
-async def _upsert_state(session: AsyncSession, key: str, value: str) -> None:
+    ruleset = ctx.rules
+    log.info("rule set %s is new to the aggregates: rebuilding the rule-met counts", ruleset.version)
+    await session.execute(delete(RuleMetCount))
+    counts = await count_rules_met(session, ruleset, "")
+    await _upsert_add(
+        session,
+        RuleMetCount.__table__,  # type: ignore[arg-type]
+        ("region_code", "rule_id", "period_label"),
+        [
+            {"region_code": r, "rule_id": rule, "period_label": label, "met": n}
+            for (r, rule, label), n in counts.items()
+        ],
+    )
     stmt = dialect_insert(session, AggregateState.__table__)  # type: ignore[arg-type]
-    stmt = stmt.values(key=key, value=value).on_conflict_do_update(
-        index_elements=["key"], set_={"value": value}
+    stmt = stmt.values(key=DIGEST_KEY, value=ruleset.digest).on_conflict_do_update(
+        index_elements=["key"], set_={"value": ruleset.digest}
     )
     await session.execute(stmt)
 
 
-async def rebuild_rule_counts(session: AsyncSession, ruleset: RuleSet) -> None:
-    """Recompute ``training_rule_met`` from ``training_totals`` (streamed, by practitioner)."""
-    await session.execute(delete(RuleMetCount))
+async def count_rules_met(
+    session: AsyncSession, ruleset: RuleSet, region_prefix: str
+) -> dict[tuple[str, str, str], int]:
+    """Count, from ``training_totals``, the practitioners meeting each rule in each period.
+
+    The exact (slow) computation the running counts are kept equal to: streams the totals of
+    every practitioner whose region starts with ``region_prefix``, one practitioner at a time.
+    Returns ``(region_code, rule_id, period_label) → count``.
+    """
     counts: dict[tuple[str, str, str], int] = defaultdict(int)
     t, p = TrainingTotal, Practitioner
     stmt = (
@@ -267,6 +319,8 @@ async def rebuild_rule_counts(session: AsyncSession, ruleset: RuleSet) -> None:
         .order_by(t.practitioner_id)
         .execution_options(yield_per=BATCH)
     )
+    if region_prefix:
+        stmt = stmt.where(p.region_code.startswith(region_prefix))
     current: uuid.UUID | None = None
     subject: Subject | None = None
     totals: Totals = {}
@@ -290,12 +344,4 @@ async def rebuild_rule_counts(session: AsyncSession, ruleset: RuleSet) -> None:
             subject = Subject(pid, region, tuple(positions or ()))
         totals[(category, year, mode)] = tenths
     flush()
-    await _upsert_add(
-        session,
-        RuleMetCount.__table__,  # type: ignore[arg-type]
-        ("region_code", "rule_id", "period_label"),
-        [
-            {"region_code": r, "rule_id": rule, "period_label": label, "met": n}
-            for (r, rule, label), n in counts.items()
-        ],
-    )
+    return counts

@@ -235,3 +235,51 @@ class RuleSetInfo(Output):
     version: str
     digest: str
     rules: list[RuleInfo]
+
+
+class CategoryHours(Output):
+    """Hours delivered in one course category."""
+
+    category: str
+    hours: float
+    online_hours: float
+    records: int
+
+
+class RuleFigure(Output):
+    """How many practitioners a rule applies to and how many meet it."""
+
+    rule_id: str
+    title: str
+    period: str
+    required_hours: float
+    applicable: int
+    """Practitioners the rule applies to (region and current positions)."""
+    met: int
+    share: float | None
+    """``met / applicable`` (4 decimals); null when the rule applies to nobody."""
+
+
+class RegionFigures(Output):
+    """The figures of one region."""
+
+    region_code: str
+    region_name: str
+    practitioners: int
+    hours: list[CategoryHours]
+    rules: list[RuleFigure]
+
+
+class WorkforceReport(Output):
+    """Workforce figures of a regulator's region for a year, with the next level down."""
+
+    region_code: str
+    region_name: str
+    year: int
+    ruleset_version: str
+    rule_counts: Literal["running", "recomputed"]
+    """``running``: kept up to date with every record; ``recomputed``: the running counts
+    follow an older rule set, so they were recomputed for this report (slower)."""
+    totals: RegionFigures
+    sub_regions: list[RegionFigures]
+    generated_at: datetime

@@ -6,6 +6,7 @@ import collections
 import hashlib
 import struct
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -21,7 +22,11 @@ def reference_seed(root: bytes, size: int, period: str, regulator: uuid.UUID) ->
     """The seed exactly as docs/credit.md describes it, written independently."""
     p = period.encode()
     return hashlib.sha256(
-        b"workforce/draw/v1\x00" + root + struct.pack(">Q", size) + struct.pack(">H", len(p)) + p
+        b"workforce/draw/v1\x00"
+        + root
+        + struct.pack(">Q", size)
+        + struct.pack(">H", len(p))
+        + p
         + regulator.bytes
     ).digest()
 
@@ -36,10 +41,12 @@ def reference_sample(seed: bytes, label: str, items: list[str], k: int) -> list[
         nonlocal counter, position
         while len(stream) < position + 8:
             stream.extend(
-                hashlib.sha256(seed + bytes([len(label)]) + label.encode() + struct.pack(">Q", counter)).digest()
+                hashlib.sha256(
+                    seed + bytes([len(label)]) + label.encode() + struct.pack(">Q", counter)
+                ).digest()
             )
             counter += 1
-        (value,) = struct.unpack(">Q", bytes(stream[position : position + 8]))
+        value = int.from_bytes(stream[position : position + 8], "big")
         position += 8
         return value
 
@@ -92,7 +99,9 @@ def test_matches_the_independent_reference(k: int) -> None:
             seed, "institutions", CANDIDATES, k
         )
         for index, selected in enumerate(result.selected):
-            assert selected.inspectors == reference_sample(seed, f"inspectors/{index}", INSPECTORS, 2)
+            assert selected.inspectors == reference_sample(
+                seed, f"inspectors/{index}", INSPECTORS, 2
+            )
 
 
 def test_input_order_does_not_matter() -> None:
@@ -139,6 +148,6 @@ def test_rejection_sampling_skips_biased_values() -> None:
         (lambda: draw.uniform_below(iter([1]), 0), "range"),
     ],
 )
-def test_errors(call, message: str) -> None:
+def test_errors(call: Callable[[], object], message: str) -> None:
     with pytest.raises(draw.DrawError, match=message):
         call()

@@ -106,8 +106,9 @@ def test_contested_counts_overturned_withdrawn_corrected_do_not() -> None:
     assert contested.score == 80
     upheld = grade(ev("false_information", "serious", status="upheld"))
     assert upheld.score == 80
-    for status in ("overturned", "withdrawn", "corrected"):
-        result = grade(ev("false_information", "serious", status=status))  # type: ignore[arg-type]
+    statuses: tuple[grading.EventStatus, ...] = ("overturned", "withdrawn", "corrected")
+    for status in statuses:
+        result = grade(ev("false_information", "serious", status=status))
         assert result.score == 100, status
         (item,) = result.explanation
         assert not item.counted
@@ -135,7 +136,9 @@ def test_window_start_clamps_month_ends() -> None:
 
 
 def test_positive_points_are_capped() -> None:
-    result = grade(*(ev("commendation", "grave") for _ in range(3)), ev("false_information", "grave"))
+    result = grade(
+        *(ev("commendation", "grave") for _ in range(3)), ev("false_information", "grave")
+    )
     assert result.positive_points_uncapped == 18
     assert result.positive_points == RULES.positive_cap == 10
     assert result.negative_points == 40
@@ -282,12 +285,16 @@ def test_consistency_check_names_missing_types(tmp_path: Path) -> None:
 
 def test_event_type_file_validation(tmp_path: Path) -> None:
     text = grading.DEFAULT_EVENT_TYPES_FILE.read_text(encoding="utf-8")
-    duplicate = text + '\n[[types]]\ncode = "commendation"\nname = "x"\nname_en = "x"\n' \
+    duplicate = (
+        text + '\n[[types]]\ncode = "commendation"\nname = "x"\nname_en = "x"\n'
         'polarity = "positive"\nsubjects = ["practitioner"]\ndefault_severity = "minor"\n'
+    )
     path = tmp_path / "types.toml"
     path.write_text(duplicate, encoding="utf-8")
     with pytest.raises(grading.CreditDataError, match="duplicate"):
         grading.load_event_types(path)
-    path.write_text(text.replace('polarity = "positive"', 'polarity = "neutral"', 1), encoding="utf-8")
+    path.write_text(
+        text.replace('polarity = "positive"', 'polarity = "neutral"', 1), encoding="utf-8"
+    )
     with pytest.raises(grading.CreditDataError):
         grading.load_event_types(path)

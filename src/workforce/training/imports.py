@@ -1,0 +1,727 @@
+"""Roster imports: spooling, the background worker, liveness and status.
+
+The upload is streamed to ``<var_dir>/imports/<id>.upload`` (mode 0600) and deleted as soon as
+the import ends, whatever the outcome: it holds ID numbers.
+
+**All or nothing.** The worker validates and writes the whole file in ONE transaction, chunk by
+chunk (bulk lookups, bulk ``INSERT``s, running aggregates), and sets the status ``done`` in
+that same transaction. A crash, a kill or an error anywhere leaves no record, total or
+registration behind; the import then reads ``failed``.
+
+**Liveness.** A worker holds an exclusive ``flock`` on ``<id>.lock`` for its whole life (the
+kernel drops it when the process dies) and, on PostgreSQL, also refreshes ``heartbeat_at``
+from a side connection. A ``running`` import is *lost* when its lock file exists but can be
+locked by someone else, or, without a lock file here (another host), when its heartbeat is
+older than :data:`STALE_AFTER_SECONDS`. Lost imports are marked ``failed`` when read or when
+the base starts another import, and their files are deleted.
+
+**Concurrency.** SQLite: the transaction holds the database's write lock, so other writers
+wait (up to the busy timeout) while an import runs. PostgreSQL: imports take an exclusive
+transaction-level advisory lock and single training writes a shared one, which keeps the
+daily-hours cap exact and rules out deadlocks between imports and single writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import anyio.to_thread
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from workforce.context import AppContext
+from workforce.db import begin_write, new_id, utcnow
+from workforce.errors import Invalid, NotFound, PayloadTooLarge, Reason, RuleRefused
+from workforce.practitioners import service as practitioners
+from workforce.practitioners.models import Practitioner, PractitionerLink
+from workforce.redact import redact
+from workforce.security.idnumber import today_in_china
+from workforce.security.principal import Principal
+from workforce.settings import Settings
+from workforce.training import aggregates, rosters
+from workforce.training import service as training
+from workforce.training.models import (
+    RosterImport,
+    RosterImportError,
+    TrainingRecord,
+)
+
+log = logging.getLogger("workforce.training.imports")
+
+CHUNK_ROWS: Final = 5_000
+STALE_AFTER_SECONDS: Final = 60
+HEARTBEAT_SECONDS: Final = 10
+MAX_LISTED_ERRORS: Final = 1_000
+
+DUPLICATE_IN_FILE: Final = "duplicate_in_file"
+NAME_MISMATCH: Final = "name_mismatch"
+WORKER_LOST: Final = "worker_lost"
+INTERNAL_ERROR: Final = "internal_error"
+
+
+# --------------------------------------------------------------------------- files
+
+
+def imports_dir(settings: Settings) -> Path:
+    """``<var_dir>/imports``, created private (0700)."""
+    path = settings.var_dir / "imports"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def upload_path(settings: Settings, import_id: uuid.UUID) -> Path:
+    """Where the uploaded file of an import is spooled."""
+    return imports_dir(settings) / f"{import_id}.upload"
+
+
+def lock_path(settings: Settings, import_id: uuid.UUID) -> Path:
+    """The worker's lock file of an import."""
+    return imports_dir(settings) / f"{import_id}.lock"
+
+
+def remove_files(settings: Settings, import_id: uuid.UUID) -> None:
+    """Delete an import's spooled file and lock file (idempotent)."""
+    for path in (upload_path(settings, import_id), lock_path(settings, import_id)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+@dataclass
+class Spooled:
+    """A file written under ``<var_dir>/imports``."""
+
+    path: Path
+    size: int = 0
+    sha256: str = ""
+    filename: str = "roster"
+    file_format: str = "csv"
+    encoding: str | None = None
+
+
+class SpoolWriter:
+    """Writes an upload to its spool file with a size limit, hashing as it goes."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path = path
+        self.limit = limit
+        self.size = 0
+        self._hash = hashlib.sha256()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._file = os.fdopen(fd, "wb")
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Append data; 413 beyond the limit (the partial file is removed)."""
+        self.size += len(data)
+        if self.size > self.limit:
+            self.discard()
+            raise PayloadTooLarge(
+                f"the file is larger than {self.limit:,} bytes", code="file_too_large"
+            )
+        self._hash.update(data)
+        self._file.write(data)
+
+    def close(self) -> str:
+        """Finish the file; returns its SHA-256 (hex)."""
+        self._file.close()
+        return self._hash.hexdigest()
+
+    def discard(self) -> None:
+        """Close and delete the partial file."""
+        self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+def safe_filename(name: str | None) -> str:
+    """A displayable file name: base name only, ID-number-like text masked, 200 chars."""
+    base = (name or "roster").replace("\\", "/").rsplit("/", 1)[-1].strip() or "roster"
+    return redact(base)[:200]
+
+
+def inspect_file(spooled: Spooled) -> None:
+    """Detect format and encoding (422 with a precise code when unusable)."""
+    try:
+        spooled.file_format, spooled.encoding = rosters.sniff(spooled.path)
+    except rosters.FileRefused as exc:
+        raise Invalid(exc.detail, code=exc.code) from None
+
+
+# --------------------------------------------------------------------------- liveness
+
+
+class WorkerLock:
+    """An exclusive ``flock`` held by a live worker (released by the kernel on death)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, then publish it under its name (so nobody sees it unlocked)."""
+        temp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+        fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(temp, self.path)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Delete the file and drop the lock."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        os.close(self._fd)
+        self._fd = None
+
+
+def worker_alive(settings: Settings, row: RosterImport, now: dt.datetime | None = None) -> bool:
+    """Whether the worker of a ``running`` import is still there (see the module docstring)."""
+    path = lock_path(settings, row.id)
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        age = (now or utcnow()) - row.heartbeat_at
+        return age.total_seconds() < STALE_AFTER_SECONDS
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+async def reap_stale(
+    session: AsyncSession, settings: Settings, import_ids: list[uuid.UUID] | None = None
+) -> int:
+    """Mark ``running`` imports whose worker is gone as ``failed``; delete their files."""
+    stmt = select(RosterImport).where(RosterImport.status == "running")
+    if import_ids is not None:
+        stmt = stmt.where(RosterImport.id.in_(import_ids))
+    lost = [row for row in (await session.scalars(stmt)).all() if not worker_alive(settings, row)]
+    if not lost:
+        return 0
+    await begin_write(session)
+    for row in lost:
+        result = await session.execute(
+            update(RosterImport)
+            .where(RosterImport.id == row.id, RosterImport.status == "running")
+            .values(
+                status="failed",
+                failure_code=WORKER_LOST,
+                failure_detail="the import worker stopped before finishing; nothing was recorded",
+                finished_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0):
+            remove_files(settings, row.id)
+        await session.refresh(row)
+    return len(lost)
+
+
+# --------------------------------------------------------------------------- start / status
+
+
+async def start_import(
+    session: AsyncSession,
+    ctx: AppContext,
+    actor: Principal,
+    import_id: uuid.UUID,
+    spooled: Spooled,
+) -> RosterImport:
+    """Record a new ``running`` import of a spooled, inspected file (caller's transaction)."""
+    await begin_write(session)
+    row = RosterImport(
+        id=import_id,
+        base_org_id=actor.org_id,
+        client_id=actor.client_id,
+        filename=safe_filename(spooled.filename),
+        file_format=spooled.file_format,
+        encoding=spooled.encoding,
+        size_bytes=spooled.size,
+        sha256=spooled.sha256,
+        status="running",
+        total_rows=0,
+        accepted=0,
+        rejected=0,
+        already_recorded=0,
+        registered=0,
+        heartbeat_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    del ctx
+    return row
+
+
+async def require_accredited(session: AsyncSession, actor: Principal) -> None:
+    """422 ``base_not_accredited`` for a base that was never accredited."""
+    if not await training.accreditations_of(session, actor.org_id):
+        raise RuleRefused(
+            "your training base holds no accreditation",
+            code=training.BASE_NOT_ACCREDITED,
+            reasons=[Reason(training.BASE_NOT_ACCREDITED, "your training base holds no accreditation")],
+        )
+
+
+async def get_import(
+    session: AsyncSession, ctx: AppContext, actor: Principal, import_id: uuid.UUID
+) -> tuple[RosterImport, list[RosterImportError], bool]:
+    """An import of the caller's base with its first errors (and whether more exist)."""
+    row = await session.get(RosterImport, import_id)
+    if row is None or row.base_org_id != actor.org_id:
+        raise NotFound("no such import", code="import_not_found")
+    if row.status == "running":
+        await reap_stale(session, ctx.settings, [row.id])
+    errors = list(
+        (
+            await session.scalars(
+                select(RosterImportError)
+                .where(RosterImportError.import_id == row.id)
+                .order_by(RosterImportError.line)
+                .limit(MAX_LISTED_ERRORS + 1)
+            )
+        ).all()
+    )
+    return row, errors[:MAX_LISTED_ERRORS], len(errors) > MAX_LISTED_ERRORS
+
+
+# --------------------------------------------------------------------------- the worker
+
+
+@dataclass
+class _Person:
+    id: uuid.UUID | None
+    name: str
+    region_code: str
+    positions: tuple[str, ...]
+    number: str = ""
+
+
+@dataclass
+class _Counts:
+    total_rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    already_recorded: int = 0
+    registered: int = 0
+
+
+@dataclass
+class Importer:
+    """Processes one import inside one transaction (see the module docstring)."""
+
+    session: AsyncSession
+    ctx: AppContext
+    actor: Principal
+    import_id: uuid.UUID
+    counts: _Counts = field(default_factory=_Counts)
+    rejected_refs: set[str] = field(default_factory=set)
+    subjects: dict[uuid.UUID, aggregates.Subject] = field(default_factory=dict)
+
+    async def validator(self) -> rosters.Validator:
+        """The database-free checks for this base (its courses and accreditations)."""
+        courses = await training.usable_courses(self.session, self.actor.org_id, self.actor.region)
+        history = await training.accreditations_of(self.session, self.actor.org_id)
+        return rosters.Validator(
+            vault=self.ctx.vault,
+            courses={
+                code: rosters.CourseInfo(c.id, c.code, c.category, c.delivery_mode, c.hours_tenths)
+                for code, c in courses.items()
+            },
+            accreditations=[
+                rosters.AccreditationInfo(a.valid_from, a.valid_until, frozenset(a.categories))
+                for a in history
+            ],
+            today=today_in_china(),
+        )
+
+    async def process(self, items: list[rosters.Prepared | rosters.RowError]) -> None:
+        """Check one chunk against the database and write what passes."""
+        self.counts.total_rows += len(items)
+        errors: list[rosters.RowError] = []
+        candidates: list[tuple[rosters.Prepared, _Person]] = []
+        prepared = [item for item in items if isinstance(item, rosters.Prepared)]
+        existing = await self._existing_refs([p.ref for p in prepared])
+        people = await self._people([p.subject_key for p in prepared])
+        new_people: dict[bytes, _Person] = {}
+        chunk_refs: set[str] = set()
+        for item in items:
+            if isinstance(item, rosters.RowError):
+                self._reject(errors, item)
+                if item.ref:
+                    chunk_refs.add(item.ref)
+                continue
+            ref = item.ref
+            if ref in chunk_refs or ref in self.rejected_refs:
+                self._reject(errors, _err(item, DUPLICATE_IN_FILE, "external_ref appears earlier in the file"))
+                continue
+            chunk_refs.add(ref)
+            person = people.get(item.subject_key) or new_people.get(item.subject_key)
+            found = existing.get(ref)
+            if found is not None:
+                self._replayed(errors, item, person, found)
+                continue
+            if person is None:
+                person = _Person(None, item.name, self.actor.region or "", (), item.id_number)
+                new_people[item.subject_key] = person
+            elif person.name != item.name:
+                self._reject(errors, _err(
+                    item, NAME_MISMATCH, "the name differs from the one registered under this ID number"
+                ))
+                continue
+            candidates.append((item, person))
+        accepted = await self._apply_daily_cap(candidates, errors)
+        used = {id(person) for _, person in accepted}
+        await self._register({k: p for k, p in new_people.items() if id(p) in used})
+        await self._write(accepted)
+        await self._write_errors(errors)
+        await asyncio.sleep(0)
+
+    def _reject(self, errors: list[rosters.RowError], error: rosters.RowError) -> None:
+        errors.append(error)
+        self.counts.rejected += 1
+        if error.ref:
+            self.rejected_refs.add(error.ref)
+
+    def _replayed(
+        self,
+        errors: list[rosters.RowError],
+        item: rosters.Prepared,
+        person: _Person | None,
+        found: tuple[uuid.UUID, str, int, dt.date, uuid.UUID | None],
+    ) -> None:
+        practitioner_id, course_code, tenths, day, import_id = found
+        if import_id == self.import_id:
+            self._reject(errors, _err(item, DUPLICATE_IN_FILE, "external_ref appears earlier in the file"))
+        elif (
+            person is not None
+            and person.id == practitioner_id
+            and course_code == item.course.code
+            and tenths == item.tenths
+            and day == item.day
+        ):
+            self.counts.already_recorded += 1
+        else:
+            self._reject(errors, _err(
+                item, training.EXTERNAL_REF_CONFLICT,
+                "this external_ref was already used for a different completion",
+            ))
+
+    async def _existing_refs(
+        self, refs: list[str]
+    ) -> dict[str, tuple[uuid.UUID, str, int, dt.date, uuid.UUID | None]]:
+        if not refs:
+            return {}
+        r = TrainingRecord
+        rows = await self.session.execute(
+            select(r.external_ref, r.practitioner_id, r.course_code, r.hours_tenths, r.completed_on, r.import_id)
+            .where(r.base_org_id == self.actor.org_id, r.external_ref.in_(refs))
+        )
+        return {row[0]: (row[1], row[2], row[3], row[4], row[5]) for row in rows}
+
+    async def _people(self, keys: list[bytes]) -> dict[bytes, _Person]:
+        if not keys:
+            return {}
+        p = Practitioner
+        rows = await self.session.execute(
+            select(p.subject_key, p.id, p.name, p.region_code, p.positions).where(
+                p.subject_key.in_(set(keys))
+            )
+        )
+        return {
+            key: _Person(pid, name, region, tuple(positions or ()))
+            for key, pid, name, region, positions in rows
+        }
+
+    async def _apply_daily_cap(
+        self,
+        candidates: list[tuple[rosters.Prepared, _Person]],
+        errors: list[rosters.RowError],
+    ) -> list[tuple[rosters.Prepared, _Person]]:
+        cap = self.ctx.settings.max_hours_per_day_tenths
+        known = {person.id for _, person in candidates if person.id is not None}
+        days = {item.day for item, _ in candidates}
+        sums: dict[tuple[object, dt.date], int] = {}
+        if known:
+            r = TrainingRecord
+            rows = await self.session.execute(
+                select(r.practitioner_id, r.completed_on, func.sum(r.hours_tenths))
+                .where(
+                    r.practitioner_id.in_(known),
+                    r.completed_on.in_(days),
+                    r.voided_at.is_(None),
+                )
+                .group_by(r.practitioner_id, r.completed_on)
+            )
+            for pid, day, total in rows:
+                sums[(pid, day)] = int(total)
+        accepted: list[tuple[rosters.Prepared, _Person]] = []
+        for item, person in candidates:
+            key: tuple[object, dt.date] = (person.id if person.id is not None else id(person), item.day)
+            total = sums.get(key, 0) + item.tenths
+            if total > cap:
+                self._reject(errors, _err(
+                    item, training.DAILY_HOURS_EXCEEDED,
+                    f"more than {cap / 10:g} hours on one day across all bases",
+                ))
+                continue
+            sums[key] = total
+            accepted.append((item, person))
+        return accepted
+
+    async def _register(self, wanted: dict[bytes, _Person]) -> None:
+        """Register the new people of accepted rows (bulk), then learn their ids."""
+        if not wanted:
+            return
+        self.counts.registered += await practitioners.register_many(
+            self.session, self.ctx, self.actor, [(p.number, p.name, []) for p in wanted.values()]
+        )
+        found = await self._people(list(wanted))
+        for key, person in wanted.items():
+            registered = found[key]
+            person.id = registered.id
+            person.region_code = registered.region_code
+            person.positions = registered.positions
+
+    async def _write(self, accepted: list[tuple[rosters.Prepared, _Person]]) -> None:
+        if not accepted:
+            return
+        now = utcnow()
+        records: list[dict[str, Any]] = []
+        changes: list[aggregates.Change] = []
+        for item, person in accepted:
+            pid = person.id
+            assert pid is not None  # noqa: S101 - registered above
+            course = item.course
+            records.append({
+                "id": new_id(), "base_org_id": self.actor.org_id, "practitioner_id": pid,
+                "course_id": course.id, "course_code": course.code, "category": course.category,
+                "mode": course.mode, "hours_tenths": item.tenths, "completed_on": item.day,
+                "external_ref": item.ref, "import_id": self.import_id, "created_at": now,
+                "voided_at": None, "void_reason": None, "voided_by": None,
+            })
+            changes.append(aggregates.Change(pid, course.category, item.day.year, course.mode, item.tenths, 1))
+            if pid not in self.subjects:
+                self.subjects[pid] = aggregates.Subject(pid, person.region_code, person.positions)
+        await self.session.execute(TrainingRecord.__table__.insert(), records)
+        pids = sorted({change.practitioner_id for change in changes})
+        link = aggregates.dialect_insert(self.session, PractitionerLink.__table__)  # type: ignore[arg-type]
+        await self.session.execute(
+            link.on_conflict_do_nothing(index_elements=["practitioner_id", "org_id", "relation"]),
+            [
+                {"id": new_id(), "practitioner_id": pid, "org_id": self.actor.org_id,
+                 "relation": "trained", "created_at": now, "ended_at": None}
+                for pid in pids
+            ],
+        )
+        await aggregates.apply_changes(self.session, self.ctx, self.subjects, changes)
+        self.counts.accepted += len(records)
+        if len(self.subjects) > 4 * CHUNK_ROWS:
+            self.subjects.clear()
+
+    async def _write_errors(self, errors: list[rosters.RowError]) -> None:
+        if not errors:
+            return
+        await self.session.execute(
+            RosterImportError.__table__.insert(),
+            [
+                {"import_id": self.import_id, "line": e.line, "code": e.code, "detail": redact(e.detail)[:300]}
+                for e in errors
+            ],
+        )
+
+    async def finish(self) -> None:
+        """Write the outcome into the import row (same transaction as the records)."""
+        c = self.counts
+        await self.session.execute(
+            update(RosterImport)
+            .where(RosterImport.id == self.import_id)
+            .values(
+                status="done", total_rows=c.total_rows, accepted=c.accepted, rejected=c.rejected,
+                already_recorded=c.already_recorded, registered=c.registered,
+                finished_at=utcnow(), heartbeat_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _err(item: rosters.Prepared, code: str, detail: str) -> rosters.RowError:
+    return rosters.RowError(item.line, code, detail, item.ref)
+
+
+@contextlib.asynccontextmanager
+async def _heartbeat(
+    maker: async_sessionmaker[AsyncSession], engine: AsyncEngine, import_id: uuid.UUID
+) -> AsyncIterator[None]:
+    """PostgreSQL only: refresh ``heartbeat_at`` from a side connection while working."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            async with maker() as side:
+                await side.execute(
+                    update(RosterImport)
+                    .where(RosterImport.id == import_id, RosterImport.status == "running")
+                    .values(heartbeat_at=utcnow())
+                )
+                await side.commit()
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def _next_chunk(
+    iterator: Iterator[list[rosters.RawRow]], validator: rosters.Validator
+) -> list[rosters.Prepared | rosters.RowError] | None:
+    def work() -> list[rosters.Prepared | rosters.RowError] | None:
+        rows = next(iterator, None)
+        return None if rows is None else validator.prepare(rows)
+
+    return await anyio.to_thread.run_sync(work)
+
+
+async def run_import(
+    engine: AsyncEngine,
+    ctx: AppContext,
+    actor: Principal,
+    import_id: uuid.UUID,
+    *,
+    file_format: str,
+    encoding: str | None,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: rosters.ProgressFn | None = None,
+    on_chunk: Callable[[int], Any] | None = None,
+) -> str:
+    """Run one import to its end; returns the final status (``done`` or ``failed``).
+
+    Reading and validating the next chunk (a worker thread) overlaps with writing the
+    current one. ``on_chunk(n)`` runs after the n-th chunk is written (tests use it to
+    inject failures).
+    """
+    settings = ctx.settings
+    path = upload_path(settings, import_id)
+    lock = WorkerLock(lock_path(settings, import_id))
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    lock.acquire()
+    try:
+        async with maker() as session:
+            try:
+                await begin_write(session)
+                await aggregates.lock_training_writes(session, exclusive=True)
+                await aggregates.ensure_current(session, ctx)
+                importer = Importer(session, ctx, actor, import_id)
+                validator = await importer.validator()
+                source = rosters.RowSource(path, file_format, encoding)
+                iterator = rosters.chunks(source, chunk_rows)
+                async with _heartbeat(maker, engine, import_id):
+                    try:
+                        pending = asyncio.ensure_future(_next_chunk(iterator, validator))
+                        number = 0
+                        while (items := await pending) is not None:
+                            pending = asyncio.ensure_future(_next_chunk(iterator, validator))
+                            await importer.process(items)
+                            number += 1
+                            if progress is not None:
+                                progress(source.position, source.total)
+                            if on_chunk is not None:
+                                on_chunk(number)
+                    finally:
+                        with contextlib.suppress(BaseException):
+                            await pending
+                        if hasattr(iterator, "close"):
+                            iterator.close()
+                await importer.finish()
+                await session.commit()
+                return "done"
+            except rosters.FileRefused as exc:
+                await session.rollback()
+                await _mark_failed(maker, import_id, exc.code, exc.detail, exc.line)
+                return "failed"
+            except asyncio.CancelledError:
+                await session.rollback()
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(_mark_failed(
+                        maker, import_id, WORKER_LOST, "the import was cancelled; nothing was recorded"
+                    ))
+                raise
+            except Exception as exc:
+                await session.rollback()
+                log.exception("roster import %s failed", import_id)
+                await _mark_failed(
+                    maker, import_id, INTERNAL_ERROR,
+                    f"the import stopped on an unexpected error ({type(exc).__name__}); nothing was recorded",
+                )
+                return "failed"
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        lock.release()
+
+
+async def _mark_failed(
+    maker: async_sessionmaker[AsyncSession],
+    import_id: uuid.UUID,
+    code: str,
+    detail: str,
+    line: int | None = None,
+) -> None:
+    async with maker() as session:
+        await begin_write(session)
+        await session.execute(
+            update(RosterImport)
+            .where(RosterImport.id == import_id)
+            .values(
+                status="failed", failure_code=code, failure_detail=redact(detail),
+                finished_at=utcnow(),
+            )
+        )
+        if line is not None:
+            await session.execute(
+                RosterImportError.__table__.insert(),
+                [{"import_id": import_id, "line": line, "code": code, "detail": redact(detail)[:300]}],
+            )
+        await session.commit()
+
+
+# --------------------------------------------------------------------------- background tasks
+
+_RUNNING: set[asyncio.Task[str]] = set()
+
+
+def spawn(
+    engine: AsyncEngine,
+    ctx: AppContext,
+    actor: Principal,
+    import_id: uuid.UUID,
+    file_format: str,
+    encoding: str | None,
+) -> None:
+    """Start the worker as an asyncio task of the running loop (a reference is kept)."""
+    task = asyncio.get_running_loop().create_task(
+        run_import(engine, ctx, actor, import_id, file_format=file_format, encoding=encoding),
+        name=f"roster-import-{import_id}",
+    )
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
+

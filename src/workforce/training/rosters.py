@@ -1,0 +1,488 @@
+"""Reading roster files: format and encoding detection, headers, rows, per-row validation.
+
+Pure of the database: everything here runs in a worker thread, a chunk at a time, so that a
+file of any size is streamed (never held in memory) and the event loop stays free.
+
+* CSV: UTF-8 (with or without BOM) tried strictly first, else GB18030; anything else
+  (UTF-16, binary, Latin-1…) is refused with ``unsupported_encoding``.
+* XLSX: openpyxl in read-only (streaming) mode, first worksheet.
+* Columns ``id_number, name, course_code, hours, completed_on, external_ref`` or their Chinese
+  names (身份证号, 姓名, 课程代码, 学时, 完成日期, 外部编号), in any order; the header is the
+  first non-blank line, which is line 1 when the file does not start with blank lines.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from workforce.rules.engine import HoursError, parse_hours
+from workforce.security import idnumber
+from workforce.security.pii import PiiVault
+
+COLUMNS: Final = ("id_number", "name", "course_code", "hours", "completed_on", "external_ref")
+HEADER_ALIASES: Final = {
+    "id_number": "id_number",
+    "身份证号": "id_number",
+    "身份证号码": "id_number",
+    "公民身份号码": "id_number",
+    "name": "name",
+    "姓名": "name",
+    "course_code": "course_code",
+    "课程代码": "course_code",
+    "课程编号": "course_code",
+    "hours": "hours",
+    "学时": "hours",
+    "completed_on": "completed_on",
+    "完成日期": "completed_on",
+    "external_ref": "external_ref",
+    "外部编号": "external_ref",
+}
+CHINESE_NAMES: Final = {
+    "id_number": "身份证号",
+    "name": "姓名",
+    "course_code": "课程代码",
+    "hours": "学时",
+    "completed_on": "完成日期",
+    "external_ref": "外部编号",
+}
+
+# Reason codes of file-level refusals and per-row errors.
+EMPTY_FILE: Final = "empty_file"
+UNSUPPORTED_ENCODING: Final = "unsupported_encoding"
+UNSUPPORTED_FILE_TYPE: Final = "unsupported_file_type"
+MISSING_COLUMNS: Final = "missing_columns"
+MALFORMED_FILE: Final = "malformed_file"
+INVALID_ID_NUMBER: Final = "invalid_id_number"
+INVALID_NAME: Final = "invalid_name"
+INVALID_HOURS: Final = "invalid_hours"
+INVALID_DATE: Final = "invalid_date"
+INVALID_EXTERNAL_REF: Final = "invalid_external_ref"
+UNKNOWN_COURSE: Final = "unknown_course"
+COMPLETED_IN_FUTURE: Final = "completed_in_future"
+OUTSIDE_ACCREDITATION: Final = "outside_accreditation"
+COURSE_OUT_OF_SCOPE: Final = "course_out_of_scope"
+HOURS_EXCEED_COURSE: Final = "hours_exceed_course"
+
+_MAX_NAME: Final = 50
+_REF_RE: Final = re.compile(r"[\x21-\x7e]{1,100}", re.ASCII)
+_DATE_RE: Final = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_COMPACT_DATE_RE: Final = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_SCAN_BLOCK: Final = 1 << 20
+_XLSX_MAGIC: Final = b"PK\x03\x04"
+_OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0"
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+_UTF16_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
+
+Cell = str | int | float | dt.date | dt.datetime | None
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be imported (format, encoding, header)."""
+
+    def __init__(self, code: str, detail: str, line: int = 1) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.line = line
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def sniff(path: Path) -> tuple[str, str | None]:
+    """The file's format (``csv`` or ``xlsx``) and, for a CSV, its text encoding.
+
+    Raises:
+        FileRefused: Empty, a legacy ``.xls``, binary, or neither UTF-8 nor GB18030.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if not head:
+        raise FileRefused(EMPTY_FILE, "the file is empty")
+    if head.startswith(_XLSX_MAGIC):
+        return "xlsx", None
+    if head.startswith(_OLE_MAGIC):
+        raise FileRefused(
+            UNSUPPORTED_FILE_TYPE, "legacy .xls workbooks are not supported: save as .xlsx or CSV"
+        )
+    return "csv", detect_encoding(path, head)
+
+
+def detect_encoding(path: Path, head: bytes | None = None) -> str:
+    """``utf-8-sig``, ``utf-8`` or ``gb18030``: strict UTF-8 first, else GB18030.
+
+    Raises:
+        FileRefused: ``unsupported_encoding`` (UTF-16, Latin-1…) or ``unsupported_file_type``
+            (NUL bytes: a binary file).
+    """
+    if head is None:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    if head.startswith(_UTF16_BOMS):
+        raise FileRefused(
+            UNSUPPORTED_ENCODING, "UTF-16 text is not supported: save the CSV as UTF-8 or GB18030"
+        )
+    if _decodes(path, "utf-8"):
+        return "utf-8-sig" if head.startswith(_UTF8_BOM) else "utf-8"
+    if _decodes(path, "gb18030"):
+        return "gb18030"
+    raise FileRefused(
+        UNSUPPORTED_ENCODING, "the CSV is neither UTF-8 nor GB18030 text: save it as UTF-8"
+    )
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    with path.open("rb") as handle:
+        while block := handle.read(_SCAN_BLOCK):
+            if b"\x00" in block:
+                raise FileRefused(UNSUPPORTED_FILE_TYPE, "the file is binary, not CSV text")
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _header_key(cell: Cell) -> str:
+    text = "" if cell is None else str(cell)
+    return unicodedata.normalize("NFKC", text).strip().lstrip("\ufeff").strip().lower()
+
+
+def column_indexes(header: Sequence[Cell]) -> tuple[int, ...]:
+    """Where each of :data:`COLUMNS` is in the header row.
+
+    Raises:
+        FileRefused: ``missing_columns``.
+    """
+    found: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        canonical = HEADER_ALIASES.get(_header_key(cell))
+        if canonical is not None and canonical not in found:
+            found[canonical] = index
+    missing = [column for column in COLUMNS if column not in found]
+    if missing:
+        named = ", ".join(f"{column} ({CHINESE_NAMES[column]})" for column in missing)
+        raise FileRefused(MISSING_COLUMNS, f"the header lacks the columns: {named}")
+    return tuple(found[column] for column in COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    """A data row: its line number and the six cells in :data:`COLUMNS` order."""
+
+    line: int
+    cells: tuple[Cell, ...]
+
+
+class RowSource:
+    """Streams the data rows of a roster file; ``position``/``total`` report progress."""
+
+    def __init__(self, path: Path, file_format: str, encoding: str | None) -> None:
+        self.path = path
+        self.file_format = file_format
+        self.encoding = encoding
+        self.total = path.stat().st_size if file_format == "csv" else 0
+        self._position = 0
+        self._raw: io.BufferedReader | None = None
+
+    @property
+    def position(self) -> int:
+        """How far the reading got (bytes of a CSV, rows of a workbook)."""
+        if self._raw is not None and not self._raw.closed:
+            return self._raw.tell()
+        return self._position
+
+    def rows(self) -> Iterator[RawRow]:
+        """The data rows, header checked first.
+
+        Raises:
+            FileRefused: Header or file structure problems.
+        """
+        if self.file_format == "xlsx":
+            return self._xlsx_rows()
+        return self._csv_rows()
+
+    def _csv_rows(self) -> Iterator[RawRow]:
+        encoding = self.encoding or "utf-8"
+        with self.path.open("rb") as raw:
+            self._raw = raw
+            text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
+            reader = csv.reader(text)
+            try:
+                indexes = self._csv_header(reader)
+                for row in reader:
+                    if not any(cell.strip() for cell in row):
+                        continue
+                    width = len(row)
+                    yield RawRow(
+                        reader.line_num,
+                        tuple(row[i] if i < width else "" for i in indexes),
+                    )
+            except csv.Error as exc:
+                raise FileRefused(MALFORMED_FILE, f"malformed CSV: {exc}", reader.line_num) from None
+            except UnicodeDecodeError:
+                raise FileRefused(
+                    UNSUPPORTED_ENCODING, f"the file is not valid {encoding}", reader.line_num
+                ) from None
+        self._raw = None
+        self._position = self.total
+
+    @staticmethod
+    def _csv_header(reader: Any) -> tuple[int, ...]:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                line = int(reader.line_num)
+                try:
+                    return column_indexes(row)
+                except FileRefused as exc:
+                    exc.line = line
+                    raise
+        raise FileRefused(EMPTY_FILE, "the file has no header row")
+
+    def _xlsx_rows(self) -> Iterator[RawRow]:
+        import openpyxl  # noqa: PLC0415 - heavy, only for workbooks
+
+        try:
+            book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - any failure to open means "not a workbook"
+            raise FileRefused(
+                UNSUPPORTED_FILE_TYPE, f"not a readable .xlsx workbook ({type(exc).__name__})"
+            ) from None
+        try:
+            sheet = book.worksheets[0]
+            self.total = int(sheet.max_row or 0)
+            indexes: tuple[int, ...] | None = None
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                self._position = number
+                if not any(_present(value) for value in values):
+                    continue
+                if indexes is None:
+                    try:
+                        indexes = column_indexes(values)
+                    except FileRefused as exc:
+                        exc.line = number
+                        raise
+                    continue
+                width = len(values)
+                yield RawRow(number, tuple(values[i] if i < width else None for i in indexes))
+            if indexes is None:
+                raise FileRefused(EMPTY_FILE, "the worksheet has no header row")
+        finally:
+            book.close()
+        self._position = self.total
+
+
+def _present(value: object) -> bool:
+    return value is not None and (not isinstance(value, str) or bool(value.strip()))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@dataclass(frozen=True, slots=True)
+class CourseInfo:
+    """What row validation needs to know about a course."""
+
+    id: uuid.UUID
+    code: str
+    category: str
+    mode: str
+    hours_tenths: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccreditationInfo:
+    """What row validation needs to know about an accreditation."""
+
+    valid_from: dt.date
+    valid_until: dt.date
+    categories: frozenset[str]
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A row that passed every check that needs no database."""
+
+    line: int
+    subject_key: bytes
+    id_number: str
+    name: str
+    course: CourseInfo
+    tenths: int
+    day: dt.date
+    ref: str
+
+
+@dataclass(slots=True)
+class RowError:
+    """A refused row (``ref`` kept, when readable, to spot later duplicates)."""
+
+    line: int
+    code: str
+    detail: str
+    ref: str | None = None
+
+
+class RowRefused(Exception):
+    """Internal: one check failed."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass
+class Validator:
+    """The database-free checks of a row, for one base."""
+
+    vault: PiiVault
+    courses: dict[str, CourseInfo]
+    accreditations: list[AccreditationInfo]
+    """In issue order (oldest first)."""
+    today: dt.date
+
+    def __post_init__(self) -> None:
+        self._in_force: dict[dt.date, AccreditationInfo | None] = {}
+
+    def accreditation_on(self, day: dt.date) -> AccreditationInfo | None:
+        """The accreditation in force on a day (cached per day)."""
+        if day not in self._in_force:
+            found = None
+            for accreditation in reversed(self.accreditations):
+                if accreditation.valid_from <= day:
+                    found = accreditation if day <= accreditation.valid_until else None
+                    break
+            self._in_force[day] = found
+        return self._in_force[day]
+
+    def prepare(self, rows: Sequence[RawRow]) -> list[Prepared | RowError]:
+        """Validate rows; each becomes a :class:`Prepared` or the first :class:`RowError`."""
+        out: list[Prepared | RowError] = []
+        for row in rows:
+            ref = _text(row.cells[5]).strip()
+            try:
+                out.append(self._prepare(row, ref))
+            except RowRefused as exc:
+                out.append(RowError(row.line, exc.code, exc.detail, ref or None))
+        return out
+
+    def _prepare(self, row: RawRow, ref: str) -> Prepared:
+        raw_id, raw_name, raw_course, raw_hours, raw_day, _ = row.cells
+        number = _id_number(raw_id, self.today)
+        name = _text(raw_name).strip()
+        if not name or len(name) > _MAX_NAME:
+            raise RowRefused(INVALID_NAME, f"name must be 1 to {_MAX_NAME} characters")
+        tenths = _hours(raw_hours)
+        day = _date(raw_day)
+        if day > self.today:
+            raise RowRefused(COMPLETED_IN_FUTURE, "completed_on is in the future")
+        if not _REF_RE.fullmatch(ref):
+            raise RowRefused(
+                INVALID_EXTERNAL_REF, "external_ref must be 1 to 100 printable ASCII characters"
+            )
+        code = _text(raw_course).strip()
+        course = self.courses.get(code)
+        if course is None:
+            raise RowRefused(
+                UNKNOWN_COURSE, f"no course {code[:40]!r} in your or your regulators' catalogues"
+            )
+        accreditation = self.accreditation_on(day)
+        if accreditation is None:
+            raise RowRefused(
+                OUTSIDE_ACCREDITATION, "completed_on lies outside your accreditation's validity"
+            )
+        if course.category not in accreditation.categories:
+            raise RowRefused(
+                COURSE_OUT_OF_SCOPE, f"category {course.category!r} is outside your accreditation"
+            )
+        if tenths > course.hours_tenths:
+            raise RowRefused(HOURS_EXCEED_COURSE, "hours exceed the course's hours")
+        return Prepared(
+            line=row.line,
+            subject_key=self.vault.subject_key(number),
+            id_number=number,
+            name=name,
+            course=course,
+            tenths=tenths,
+            day=day,
+            ref=ref,
+        )
+
+
+def _text(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell)
+
+
+def _id_number(cell: Cell, today: dt.date) -> str:
+    if isinstance(cell, float) and not cell.is_integer():
+        raise RowRefused(INVALID_ID_NUMBER, "the ID number is not text (store the column as text)")
+    try:
+        return idnumber.validate(_text(cell), today=today)
+    except idnumber.InvalidIdNumber as exc:
+        raise RowRefused(INVALID_ID_NUMBER, exc.message) from None
+
+
+def _hours(cell: Cell) -> int:
+    if isinstance(cell, bool) or isinstance(cell, dt.date):
+        raise RowRefused(INVALID_HOURS, "hours must be a number")
+    try:
+        tenths = parse_hours(cell if isinstance(cell, int | float) else _text(cell))
+    except HoursError as exc:
+        raise RowRefused(INVALID_HOURS, str(exc)) from None
+    if tenths == 0:
+        raise RowRefused(INVALID_HOURS, "hours must be more than 0")
+    return tenths
+
+
+def _date(cell: Cell) -> dt.date:
+    if isinstance(cell, dt.datetime):
+        return cell.date()
+    if isinstance(cell, dt.date):
+        return cell
+    text = _text(cell).strip()
+    match = _DATE_RE.fullmatch(text) or _COMPACT_DATE_RE.fullmatch(text)
+    if match is not None:
+        try:
+            return dt.date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            pass
+    raise RowRefused(INVALID_DATE, "completed_on must be a date such as 2026-03-01")
+
+
+ProgressFn = Callable[[int, int], None]
+"""``progress(done, total)`` in the source's units (bytes of a CSV, rows of a workbook)."""
+
+
+def chunks(source: RowSource, size: int) -> Iterator[list[RawRow]]:
+    """The source's rows in lists of ``size``."""
+    batch: list[RawRow] = []
+    for row in source.rows():
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
