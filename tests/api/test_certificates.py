@@ -454,3 +454,82 @@ async def test_key_rotation_keeps_old_certificates_verifiable(client, factory: F
         verdict = await client.post("/api/v1/certificates/verify", json={"token": token})
         assert verdict.json()["verdict"] == "valid", verdict.text
         assert verdict.json()["kid"] == kid
+
+
+def _b64(data: bytes) -> str:
+    import base64  # noqa: PLC0415
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+async def test_hostile_tokens_get_a_clear_invalid_verdict(client, factory: Factory, ctx) -> None:
+    import json  # noqa: PLC0415
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415
+
+    _, _, _, cert = await h.certified(client, factory)
+    token = cert["token"]
+    head, payload, signature = token.split(".")
+    claims = h.claims(token)
+    rogue = Ed25519PrivateKey.generate()
+    kid = jwt.get_unverified_header(token)["kid"]
+    flipped = payload[:10] + ("B" if payload[10] != "B" else "C") + payload[11:]
+    cases = {
+        "malformed": ["", "not-a-token", "a.b", "é.é.é", "x" * 150_000, f"{head}.{payload}.{signature}.x"],
+        "unsupported_alg": [
+            f"{_b64(json.dumps({'alg': 'none', 'typ': 'vc+jwt'}).encode())}.{payload}.",
+            jwt.encode(claims, "secret-but-long-enough-for-hmac-32b", algorithm="HS256", headers={"kid": kid, "typ": "vc+jwt"}),
+        ],
+        "unknown_key": [jwt.encode(claims, rogue, algorithm="EdDSA", headers={"kid": "rogue", "typ": "vc+jwt"})],
+        "bad_signature": [
+            f"{head}.{flipped}.{signature}",
+            jwt.encode(claims, rogue, algorithm="EdDSA", headers={"kid": kid, "typ": "vc+jwt"}),
+        ],
+        "wrong_type": [jwt.encode(claims, ctx.keyring.current.private, algorithm="EdDSA", headers={"kid": kid, "typ": "JWT"})],
+    }
+    for reason, tokens in cases.items():
+        for bad in tokens:
+            response = await client.post("/api/v1/certificates/verify", json={"token": bad})
+            assert response.status_code == 200, (reason, response.text)
+            body = response.json()
+            assert body["verdict"] == "invalid" and body["valid"] is False, (reason, body)
+            assert body["checks"]["signature"] == {"ok": False, "reason": reason}, (reason, body)
+            assert body["certificate"] is None
+    for not_a_string in ({"token": 5}, {"token": None}, {}, {"token": "x" * 250_000}):
+        response = await client.post("/api/v1/certificates/verify", json=not_a_string)
+        assert response.status_code in (400, 413, 422), response.text
+    garbage = await client.post(
+        "/api/v1/certificates/verify", content=b"\xff\xfe{", headers={"content-type": "application/json"}
+    )
+    assert garbage.status_code in (400, 422)
+
+
+async def test_an_expired_token_says_so(client, factory: Factory, ctx) -> None:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from workforce.certificates.credential import (  # noqa: PLC0415
+        CertificateSubject,
+        Issuer,
+        StatusPointer,
+        build_credential,
+        sign_vc_jwt,
+    )
+
+    credential = build_credential(
+        credential_id=f"urn:uuid:{uuid.uuid4()}",
+        issuer=Issuer(id="urn:workforce:org:x", name="某实训基地"),
+        subject=CertificateSubject(
+            masked_id_number="320102********123X", name="王芳", type_code="caregiver_post",
+            type_name="保育人员岗位培训合格证", serial="TY-0000-0000-0000-0000-0000-0000",
+        ),
+        valid_from=datetime(2020, 1, 1, tzinfo=UTC),
+        valid_until=datetime(2023, 1, 1, tzinfo=UTC),
+        status=[StatusPointer("revocation", f"http://127.0.0.1:8000/api/v1/status-lists/{uuid.uuid4()}", 3)],
+    )
+    key = ctx.keyring.current
+    token = sign_vc_jwt(credential, key.private, key.kid, issued_at=datetime(2020, 1, 1, tzinfo=UTC))
+    body = (await client.post("/api/v1/certificates/verify", json={"token": token})).json()
+    assert body["verdict"] == "expired"
+    assert body["checks"]["signature"]["ok"] is True
+    assert body["checks"]["expiry"] == {"ok": False, "reason": "expired"}
+    assert body["certificate"]["holder_masked_id"] == "320102********123X"

@@ -129,7 +129,7 @@ async def test_record_practitioner_event_and_grade(
     assert credit["label"] == "基本守信"
     assert credit["joint_punishment"] is False
     assert credit["id_number_masked"] == idnumber.mask(number)
-    assert credit["ban_status"] in {"not_banned", "unknown"}
+    assert credit["ban_status"] == "not_banned"
     (item,) = credit["explanation"]
     assert item["event_id"] == body["event_id"]
     assert item["rule"] == "points.substantiated_complaint.serious"

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import Actor, Factory
 from workforce.credit import draw
+from workforce.ledger.checkpoint import open_checkpoint
+from workforce.ledger.note import Verifier
 from workforce.credit.models import InspectionDraw, InspectionResult
 from workforce.security import idnumber
 
@@ -75,12 +77,18 @@ async def _inspectors(client: Client, regulator: Actor, n: int = 4) -> list[str]
     return codes
 
 
-def rerun(published: dict[str, Any]) -> list[dict[str, Any]]:
-    """What an outside verifier does with the published draw and nothing else."""
-    checkpoint = published["checkpoint"]
+async def rerun(client: Client, published: dict[str, Any]) -> list[dict[str, Any]]:
+    """What an outside verifier does, from public endpoints only: check the checkpoint's
+    signature against the published verifier keys, derive the seed, run the algorithm."""
+    vkeys = (await client.get("/ledger/vkey")).text.split()
+    checkpoint = open_checkpoint(
+        published["checkpoint"]["text"], [Verifier.from_vkey(v) for v in vkeys]
+    )
+    assert checkpoint.size == published["checkpoint"]["size"]
+    assert base64.b64encode(checkpoint.root_hash).decode() == published["checkpoint"]["root_hash"]
     seed = draw.derive_seed(
-        base64.b64decode(checkpoint["root_hash"]),
-        checkpoint["size"],
+        checkpoint.root_hash,
+        checkpoint.size,
         published["period"],
         uuid.UUID(published["regulator_id"]),
     )
@@ -95,6 +103,13 @@ def rerun(published: dict[str, Any]) -> list[dict[str, Any]]:
     )
     return [
         {"institution_id": s.institution_id, "inspectors": s.inspectors} for s in result.selected
+    ]
+
+
+def selection(published: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"institution_id": s["institution_id"], "inspectors": s["inspectors"]}
+        for s in published["selected"]
     ]
 
 
@@ -125,16 +140,12 @@ async def test_draw_is_published_and_rerunnable(
         "ownership": None,
         "filing_status": None,
     }
-    checkpoint = published["checkpoint"]
-    if checkpoint["size"] == 0:
-        assert base64.b64decode(checkpoint["root_hash"]) == hashlib.sha256(b"").digest()
-    else:
-        assert checkpoint["text"]
-    selected = [
-        {"institution_id": s["institution_id"], "inspectors": s["inspectors"]}
-        for s in published["selected"]
-    ]
-    assert rerun(published) == selected
+    assert (
+        published["checkpoint"]["size"] == 0
+    )  # the empty ledger: its signed empty-tree checkpoint
+    assert base64.b64decode(published["checkpoint"]["root_hash"]) == hashlib.sha256(b"").digest()
+    selected = selection(published)
+    assert await rerun(client, published) == selected
     assert len({s["institution_id"] for s in selected}) == 3
     assert all(len(set(s["inspectors"])) == 2 for s in selected)
     names = {str(o.org.id): o.org.name for o in world["xuanwu"] + world["qinhuai"]}
@@ -171,10 +182,7 @@ async def test_filters_and_explicit_inspectors(client: Client, world: dict[str, 
     assert body["candidates"] == sorted(str(o.org.id) for o in world["qinhuai"])
     assert body["sample_size"] == 3  # fewer candidates than asked for: everyone is drawn
     assert body["inspector_candidates"] == ["A-1", "M-5", "Z-9"]
-    assert rerun(body) == [
-        {"institution_id": s["institution_id"], "inspectors": s["inspectors"]}
-        for s in body["selected"]
-    ]
+    assert await rerun(client, body) == selection(body)
 
 
 @pytest.mark.parametrize(
@@ -365,3 +373,31 @@ async def test_inspector_list(client: Client, world: dict[str, Any]) -> None:
     own = (await client.get(DRAWS, headers=nanjing.headers)).json()
     assert [d["draw_id"] for d in own["items"]] == [body["draw_id"]]
     assert (await client.get(DRAWS, headers=suzhou.headers)).json()["items"] == []
+
+
+async def test_seed_follows_the_ledger(
+    client: Client, world: dict[str, Any], factory: Factory
+) -> None:
+    nanjing = world["nanjing"]
+    ban = await client.post(
+        "/api/v1/bans",
+        json={
+            "id_number": factory.id_number("320102"),
+            "kind": "lifetime",
+            "reason_code": "child_abuse",
+            "decision_ref": "宁卫禁字〔2026〕7号",
+            "related_case": "（2026）苏0102刑初7号",
+        },
+        headers=nanjing.headers,
+    )
+    assert ban.status_code == 201, ban.text
+    body = (
+        await client.post(
+            DRAWS,
+            json={"period": "2026-Q4", "sample_size": 2, "inspectors": ["A-1", "B-2", "C-3"]},
+            headers=nanjing.headers,
+        )
+    ).json()
+    assert body["checkpoint"]["size"] == 1
+    assert body["checkpoint"]["text"] == (await client.get("/ledger/checkpoint")).text
+    assert await rerun(client, body) == selection(body)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import bisect
 import hashlib
 import signal
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given, settings
@@ -37,6 +37,9 @@ from workforce.ledger.merkle import (
     verify_inclusion,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
 BASE_LEAVES = [
     "",
     "00",
@@ -58,7 +61,7 @@ BASE_ROOT_PREFIXES = [
     "5dc9da79",
 ]
 
-LEAVES = [leaf_hash(i.to_bytes(2, "big")) for i in range(256)]
+LEAVES: list[bytes] = [leaf_hash(i.to_bytes(2, "big")) for i in range(256)]
 
 
 def _table(leaves: list[bytes]) -> dict[tuple[int, int], bytes]:
@@ -113,7 +116,7 @@ def test_hash_known_answers() -> None:
     assert empty_root().hex() == (
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     )
-    assert empty_root() != leaf_hash(b"")
+    assert bytes(empty_root()) != bytes(leaf_hash(b""))
     assert node_hash(b"l", b"r") == hashlib.sha256(b"\x01lr").digest()
     assert merkle.LEAF_PREFIX == b"\x00"
     assert merkle.NODE_PREFIX == b"\x01"
@@ -130,7 +133,7 @@ def test_base_tree_roots() -> None:
     assert mth([]) == root_from_leaf_hashes([]) == empty_root()
 
 
-SEVEN = dict(zip("abcdef", LEAVES[:6], strict=True))
+SEVEN: dict[str, bytes] = dict(zip("abcdef", LEAVES[:6], strict=True))
 SEVEN["j"] = LEAVES[6]
 SEVEN["g"] = node_hash(SEVEN["a"], SEVEN["b"])
 SEVEN["h"] = node_hash(SEVEN["c"], SEVEN["d"])
@@ -393,7 +396,7 @@ class SparseTree:
 
     def __init__(self, special: set[int]) -> None:
         self.special = sorted(special)
-        self.filler = [leaf_hash(b"filler")]
+        self.filler: list[bytes] = [leaf_hash(b"filler")]
         for _ in range(130):
             self.filler.append(node_hash(self.filler[-1], self.filler[-1]))
         self.subtree = cache(self._subtree)

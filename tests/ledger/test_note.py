@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -20,13 +20,18 @@ from workforce.ledger.note import (
     sign_note,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 # Known answer from Go's golang.org/x/mod/sumdb/note tests (see the design notes).
 PETER_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 PETER_TEXT = (
     "If you think cryptography is the answer to your problem,\n"
     "then you don't know what your problem is.\n"
 )
-PETER_SIG = "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="
+PETER_SIG = (
+    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="
+)
 PETER_NOTE = f"{PETER_TEXT}\n\u2014 PeterNeumann {PETER_SIG}\n"
 
 TEXT = "registry.example.cn/workforce/bans/v1\n7\n托育 ledger\n\nsecond paragraph\n"

@@ -10,8 +10,6 @@ so it cannot redraw until it likes the result.  A result is recorded as a credit
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import importlib
 import uuid
 from datetime import date
 from typing import Any, Final
@@ -37,9 +35,6 @@ from workforce.orgs.models import Org
 from workforce.pagination import Page, paginate
 from workforce.security import idnumber
 from workforce.security.principal import Principal
-
-EMPTY_ROOT: Final = hashlib.sha256(b"").digest()
-"""Root hash of the empty Merkle tree (RFC 6962: SHA-256 of the empty string)."""
 
 DRAW_EXISTS: Final = "draw_exists"
 NO_CANDIDATES: Final = "no_candidates"
@@ -105,31 +100,16 @@ class CheckpointRef:
     text: str | None
 
 
-async def ledger_checkpoint(session: AsyncSession) -> CheckpointRef:
-    """The ban ledger's latest signed checkpoint, or the empty-tree checkpoint.
+async def ledger_checkpoint(session: AsyncSession, ctx: AppContext) -> CheckpointRef:
+    """The ban ledger's latest signed checkpoint (the signed empty-tree one before any entry).
 
-    Uses ``workforce.ledger.service.latest_checkpoint(session)``; when the ledger domain is
-    not installed or holds no checkpoint, the unsigned empty-tree checkpoint (size 0,
-    ``SHA-256("")``).
+    Uses ``workforce.ledger.service.latest_checkpoint(session, ctx)`` (``.size``,
+    ``.root_hash``, ``.note``).
     """
-    try:
-        ledger = importlib.import_module("workforce.ledger.service")
-    except ModuleNotFoundError as exc:
-        if exc.name not in {"workforce.ledger.service", "workforce.ledger"}:
-            raise
-        return CheckpointRef(0, EMPTY_ROOT, None)
-    latest = getattr(ledger, "latest_checkpoint", None)
-    checkpoint = await latest(session) if latest is not None else None
-    if checkpoint is None:
-        return CheckpointRef(0, EMPTY_ROOT, None)
-    return _checkpoint_ref(checkpoint)
+    from workforce.ledger.service import latest_checkpoint  # noqa: PLC0415 - peer domain
 
-
-def _checkpoint_ref(checkpoint: Any) -> CheckpointRef:
-    size = int(checkpoint.size)
-    root = bytes(checkpoint.root_hash)
-    text = getattr(checkpoint, "note", None) or getattr(checkpoint, "text", None)
-    return CheckpointRef(size, root, str(text) if text is not None else None)
+    checkpoint = await latest_checkpoint(session, ctx)
+    return CheckpointRef(int(checkpoint.size), bytes(checkpoint.root_hash), checkpoint.note)
 
 
 # --- draws ----------------------------------------------------------------------------------
@@ -174,7 +154,6 @@ async def create_draw(
     session: AsyncSession, ctx: AppContext, actor: Principal, cmd: DrawCreate
 ) -> DrawView:
     """Draw institutions and inspectors for a period from a ledger-derived seed."""
-    del ctx
     region = _draw_region(actor, cmd.region_code)
     await begin_write(session)
     clash = await session.scalar(
@@ -201,7 +180,7 @@ async def create_draw(
             f"inspectors; {len(inspectors)} available",
             code=NOT_ENOUGH_INSPECTORS,
         )
-    checkpoint = await ledger_checkpoint(session)
+    checkpoint = await ledger_checkpoint(session, ctx)
     seed = draw_core.derive_seed(checkpoint.root_hash, checkpoint.size, cmd.period, actor.org_id)
     sample_size = min(cmd.sample_size, len(candidates))
     result = draw_core.run_draw(

@@ -170,19 +170,19 @@ class PractitionerCredit(GradeOut):
     name: str
     id_number_masked: str
     region_code: str
-    ban_status: Literal["banned", "not_banned", "unknown"]
+    ban_status: Literal["banned", "not_banned"]
+    """Whether the ban ledger shows a ban in force (a ban means grade D)."""
 
 
 class CertifiedShare(Output):
     """Share of current staff holding at least one valid certificate (持证率)."""
 
     staff_count: int
-    certified_count: int | None
+    """Practitioners currently employed (hiring's employments)."""
+    certified_count: int
+    """Of them, those holding at least one valid (not revoked, suspended or expired) certificate."""
     certified_rate: float | None
-    """certified_count / staff_count, rounded to 4 decimals (None without staff or data)."""
-    staff_basis: Literal["employments", "links"]
-    """Where the staff list comes from: hiring's employments, or current employment links."""
-    certificates_available: bool
+    """certified_count / staff_count, rounded to 4 decimals (None without staff)."""
     as_of: date
 
 

@@ -18,7 +18,8 @@ Who may do what:
   summaries: everyone.
 
 Other domains call :func:`practitioner_grade` and :func:`institution_grade`.  This module calls
-``workforce.ledger.service.subject_status`` (a ban forces grade D),
+``workforce.ledger.service.subject_status`` (a ban forces grade D) and ``latest_checkpoint``
+(the seed of inspection draws),
 ``workforce.certificates.service.held_certificates`` and ``workforce.hiring.models.Employment``
 (the 持证率 of the public summary); each is imported when first needed.
 """
@@ -28,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-import importlib
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -66,7 +66,7 @@ from workforce.errors import (
 from workforce.orgs.models import Org
 from workforce.pagination import Page, paginate
 from workforce.practitioners import service as practitioners
-from workforce.practitioners.models import Practitioner, PractitionerLink
+from workforce.practitioners.models import Practitioner
 from workforce.security import idnumber
 from workforce.security.principal import Principal
 
@@ -92,10 +92,6 @@ EVIDENCE_DOMAIN: Final = b"workforce/credit/evidence/v1"
 PRACTITIONER_AAD: Final = b"workforce/practitioner/"
 """Associated-data prefix of a practitioner's encrypted ID number (see practitioners.service)."""
 CHINA_OFFSET: Final = timedelta(hours=8)
-
-BanStatus = bool | None
-"""True banned, False not banned, None unknown (the ledger service is not installed)."""
-
 
 # --- evidence commitments -------------------------------------------------------------------
 
@@ -217,24 +213,17 @@ def _known_by(on: date | None, today: date) -> tuple[date, datetime | None]:
     return on, _end_of_day_utc(on)
 
 
-async def ban_status(session: AsyncSession, ctx: AppContext, person: Practitioner) -> BanStatus:
-    """Whether the ban ledger shows a ban in force for the person.
+async def ban_status(
+    session: AsyncSession, ctx: AppContext, person: Practitioner, on: date | None = None
+) -> bool:
+    """Whether the ban ledger shows a ban in force for the person on ``on`` (default today).
 
-    The ID number is decrypted in memory for this call only and never logged.  Returns None
-    when the ledger service is not installed (a build without the ledger domain).
+    The ID number is decrypted in memory for this call only and never logged.
     """
-    try:
-        ledger = importlib.import_module("workforce.ledger.service")
-    except ModuleNotFoundError as exc:
-        if exc.name not in {"workforce.ledger.service", "workforce.ledger"}:
-            raise
-        return None
-    subject_status = getattr(ledger, "subject_status", None)
-    if subject_status is None:
-        return None
-    status = await subject_status(
-        session, ctx, ctx.vault.decrypt(person.id_cipher, PRACTITIONER_AAD + person.id.bytes)
-    )
+    from workforce.ledger.service import subject_status  # noqa: PLC0415 - peer domain, no cycle
+
+    number = ctx.vault.decrypt(person.id_cipher, PRACTITIONER_AAD + person.id.bytes)
+    status = await subject_status(session, ctx, number, on)
     return bool(status.banned)
 
 
@@ -245,7 +234,8 @@ async def practitioner_grade(
 
     No visibility check: callers check the caller's right to see the practitioner first.  For
     a past ``on`` the grade is the one that could be computed then (events and steps recorded
-    by the end of that day); the ban rule always uses the ledger's current status.
+    by the end of that day); the ban rule asks the ledger, as it stands now, whether a ban was
+    in force on ``on``.
 
     Raises:
         NotFound: No such practitioner.
@@ -255,7 +245,7 @@ async def practitioner_grade(
         raise NotFound("no such practitioner", code=PRACTITIONER_NOT_FOUND)
     on, known_by = _known_by(on, idnumber.today_in_china())
     views = await _subject_events(session, practitioner_id=person.id, known_by=known_by)
-    banned = await ban_status(session, ctx, person)
+    banned = await ban_status(session, ctx, person, on)
     return grading.evaluate(
         _facts(views),
         grading.default_grade_rules(),
@@ -685,87 +675,50 @@ class CertifiedShareResult:
     """持证率 of an institution's current staff."""
 
     staff_count: int
-    certified_count: int | None
-    staff_basis: str
-    certificates_available: bool
+    certified_count: int
     as_of: date
 
     @property
     def rate(self) -> float | None:
-        """certified / staff, 4 decimals; None without staff or certificate data."""
-        if self.certified_count is None or self.staff_count == 0:
+        """certified / staff, 4 decimals; None without staff."""
+        if self.staff_count == 0:
             return None
         return round(self.certified_count / self.staff_count, 4)
 
 
 async def current_staff(
     session: AsyncSession, institution_id: uuid.UUID, today: date
-) -> tuple[list[uuid.UUID], str]:
-    """The practitioners an institution currently employs, and where that list comes from.
+) -> list[uuid.UUID]:
+    """The practitioners an institution employs on ``today`` (hiring's ``Employment`` rows:
+    started by ``today``, and ``ended_on``, the last day, unset or not before ``today``)."""
+    from workforce.hiring.models import Employment  # noqa: PLC0415 - peer domain
 
-    Uses hiring's ``Employment`` rows (started by ``today``; ``ended_on``, the last day, unset
-    or not before ``today``) when the hiring domain is installed, otherwise the current
-    ``employed`` practitioner links.
-    """
-    hiring = importlib.import_module("workforce.hiring.models")
-    employment = getattr(hiring, "Employment", None)
-    if employment is not None:
-        employer = getattr(employment, "institution_id", None) or employment.org_id
-        stmt = (
-            select(employment.practitioner_id)
-            .where(
-                employer == institution_id,
-                or_(employment.ended_on.is_(None), employment.ended_on >= today),
-            )
-            .distinct()
-        )
-        started = getattr(employment, "started_on", None)
-        if started is not None:
-            stmt = stmt.where(or_(started.is_(None), started <= today))
-        return sorted((await session.scalars(stmt)).all()), "employments"
-    links = (
-        select(PractitionerLink.practitioner_id)
+    stmt = (
+        select(Employment.practitioner_id)
         .where(
-            PractitionerLink.org_id == institution_id,
-            PractitionerLink.relation == "employed",
-            PractitionerLink.ended_at.is_(None),
+            Employment.org_id == institution_id,
+            Employment.started_on <= today,
+            or_(Employment.ended_on.is_(None), Employment.ended_on >= today),
         )
         .distinct()
     )
-    return sorted((await session.scalars(links)).all()), "links"
+    return sorted((await session.scalars(stmt)).all())
 
 
 async def certified_share(
     session: AsyncSession, institution_id: uuid.UUID, today: date
 ) -> CertifiedShareResult:
-    """持证率: the share of current staff holding at least one valid certificate.
+    """持证率: the share of current staff holding at least one valid certificate on ``today``.
 
-    A certificate counts when the certificates domain reports it with status ``valid`` (revoked,
-    suspended and expired ones do not).  Depends on :func:`current_staff` and
-    ``workforce.certificates.service.certificate_holding_rate`` (one query per 500 people), or
-    ``held_certificates`` per person when only that exists; ``certified_count`` is None while
-    the certificates domain is not installed.
+    Depends on :func:`current_staff` (hiring's employments) and
+    ``workforce.certificates.service.certificate_holding_rate`` (a certificate counts when its
+    status is ``valid``: revoked, suspended and expired ones do not).
     """
-    staff, basis = await current_staff(session, institution_id, today)
-    try:
-        certificates = importlib.import_module("workforce.certificates.service")
-    except ModuleNotFoundError as exc:
-        if exc.name != "workforce.certificates.service":
-            raise
-        certificates = None
-    rate = getattr(certificates, "certificate_holding_rate", None) if certificates else None
-    held = getattr(certificates, "held_certificates", None) if certificates else None
-    if rate is not None:
-        certified, _ = await rate(session, staff, today)
-        return CertifiedShareResult(len(staff), int(certified), basis, True, today)
-    if held is None:
-        return CertifiedShareResult(len(staff), None, basis, False, today)
-    certified = 0
-    for practitioner_id in staff:
-        certificates_held = await held(session, practitioner_id, today)
-        if any(getattr(c, "status", "valid") == "valid" for c in certificates_held):
-            certified += 1
-    return CertifiedShareResult(len(staff), certified, basis, True, today)
+    from workforce.certificates.service import certificate_holding_rate  # noqa: PLC0415
+
+    staff = await current_staff(session, institution_id, today)
+    certified, total = await certificate_holding_rate(session, staff, today)
+    return CertifiedShareResult(total, certified, today)
 
 
 @dataclasses.dataclass(frozen=True)

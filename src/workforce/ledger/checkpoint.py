@@ -1,10 +1,11 @@
 """Transparency-log checkpoints, per C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint).
 
-A checkpoint is a C2SP signed note (see ``workforce.ledger.note``) whose text is exactly::
+A checkpoint is a C2SP signed note (see ``workforce.ledger.note``) whose text is exactly three
+lines, each ending in a newline (U+000A)::
 
-    <origin>\\n
-    <tree size, ASCII decimal, no leading zeros>\\n
-    <root hash, standard base64 of 32 bytes>\\n
+    <origin>
+    <tree size, ASCII decimal, no leading zeros>
+    <root hash, standard base64 of 32 bytes>
 
 Parsing is strict: the origin is non-empty without Unicode spaces, '+' or control characters
 (the spec's recommendation, made a rule here); the size has no sign, no leading zeros and fits
@@ -159,4 +160,3 @@ def open_checkpoint(
         msg = f"checkpoint origin {checkpoint.origin!r} is not the expected {origin!r}"
         raise CheckpointError(msg)
     return checkpoint
-

@@ -42,6 +42,32 @@ from workforce.ledger.merkle import LeafHash, leaf_hash
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+__all__ = [
+    "COMMITMENT_DOMAINS",
+    "ENTRY_VERSION",
+    "GENESIS_PREV",
+    "MAX_SAFE_INTEGER",
+    "NOT_BANNED",
+    "SALT_SIZE",
+    "BanKind",
+    "Corrects",
+    "Effect",
+    "Entry",
+    "EntryError",
+    "EntryType",
+    "Issuer",
+    "SubjectStatus",
+    "commit",
+    "decode_entry",
+    "encode_entry",
+    "entry_leaf_hash",
+    "fold_status",
+    "new_salt",
+    "normalize_value",
+    "open_commitment",
+    "parse_entry",
+]
+
 ENTRY_VERSION: Final = 1
 GENESIS_PREV: Final = "0" * 64
 """The ``prev`` of entry 0: the hex encoding of 32 zero bytes."""

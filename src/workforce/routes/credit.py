@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -172,8 +173,6 @@ def to_summary(found: service.InstitutionSummaryResult) -> InstitutionCreditSumm
             staff_count=share.staff_count,
             certified_count=share.certified_count,
             certified_rate=share.rate,
-            staff_basis=share.staff_basis,  # type: ignore[arg-type]
-            certificates_available=share.certificates_available,
             as_of=share.as_of,
         ),
         inspections=inspections_out,
@@ -441,9 +440,7 @@ class CreditController(Controller):
         person, result = await service.practitioner_credit(
             db_session, ctx, principal, practitioner_id, on, route_of(request)
         )
-        ban: Literal["banned", "not_banned", "unknown"] = (
-            "unknown" if result.banned is None else "banned" if result.banned else "not_banned"
-        )
+        ban: Literal["banned", "not_banned"] = "banned" if result.banned else "not_banned"
         return PractitionerCredit(
             practitioner_id=person.id,
             name=person.name,
@@ -542,6 +539,15 @@ class CreditController(Controller):
         "/export",
         operation_id="exportCreditRecords",
         guards=[requires_role("regulator")],
+        responses={
+            200: ResponseSpec(
+                data_container=CreditExport,
+                description=(
+                    "format=json: this document; format=csv: text/csv with one column per "
+                    "record field (docs/credit-export.md)"
+                ),
+            )
+        },
     )
     async def export_records(
         self,

@@ -30,6 +30,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,12 +38,13 @@ from pathlib import Path
 from typing import Any, Final
 
 import anyio.to_thread
+import multipart  # type: ignore[import-untyped]
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from workforce.context import AppContext
 from workforce.db import begin_write, new_id, utcnow
-from workforce.errors import Invalid, NotFound, PayloadTooLarge, Reason, RuleRefused
+from workforce.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Reason, RuleRefused
 from workforce.practitioners import service as practitioners
 from workforce.practitioners.models import Practitioner, PractitionerLink
 from workforce.redact import redact
@@ -62,6 +64,8 @@ log = logging.getLogger("workforce.training.imports")
 CHUNK_ROWS: Final = 5_000
 STALE_AFTER_SECONDS: Final = 60
 HEARTBEAT_SECONDS: Final = 10
+ORPHAN_AFTER_SECONDS: Final = 600
+"""A spooled file with no live worker is deleted once it is this old (crash leftovers)."""
 MAX_LISTED_ERRORS: Final = 1_000
 
 DUPLICATE_IN_FILE: Final = "duplicate_in_file"
@@ -149,6 +153,82 @@ def safe_filename(name: str | None) -> str:
     return redact(base)[:200]
 
 
+MAX_FORM_FIELD_BYTES: Final = 64 * 1024
+_MULTIPART_SLACK: Final = 1 << 20
+
+
+async def receive_upload(
+    body: AsyncIterator[bytes],
+    content_type: str,
+    content_length: int | None,
+    settings: Settings,
+    import_id: uuid.UUID,
+) -> Spooled:
+    """Stream a ``multipart/form-data`` body's ``file`` part to the import's spool file.
+
+    Nothing but the current network chunk is held in memory. The file part may have up to
+    ``settings.max_upload_bytes``; other parts are read and dropped (64 KiB each at most).
+
+    Raises:
+        BadRequest: Not multipart, no boundary, malformed, or no ``file`` part (422).
+        PayloadTooLarge: The file exceeds the limit (413).
+    """
+    limit = settings.max_upload_bytes
+    if content_length is not None and content_length > limit + _MULTIPART_SLACK:
+        raise PayloadTooLarge(f"the file is larger than {limit:,} bytes", code="file_too_large")
+    media, options = multipart.parse_options_header(content_type)
+    boundary = options.get("boundary")
+    if media != "multipart/form-data" or not boundary:
+        raise BadRequest("send the file as multipart/form-data", code="malformed_multipart")
+    path = upload_path(settings, import_id)
+    spooled = Spooled(path=path)
+    writer: SpoolWriter | None = None
+    found = False
+    field_bytes = 0
+    try:
+        with multipart.PushMultipartParser(
+            boundary, max_segment_count=16, max_header_size=8192
+        ) as parser:
+            segment: multipart.MultipartSegment | None = None
+            async for chunk in body:
+                if not chunk:
+                    continue
+                for event in parser.parse(chunk):
+                    if isinstance(event, multipart.MultipartSegment):
+                        segment, field_bytes = event, 0
+                        if event.name == "file" and not found:
+                            found = True
+                            spooled.filename = event.filename or "roster"
+                            writer = SpoolWriter(path, limit)
+                    elif event:
+                        if writer is not None and segment is not None and segment.name == "file":
+                            writer.write(event)
+                        else:
+                            field_bytes += len(event)
+                            if field_bytes > MAX_FORM_FIELD_BYTES:
+                                raise BadRequest("form field too large", code="malformed_multipart")
+                    elif segment is not None and segment.name == "file" and writer is not None:
+                        spooled.sha256 = writer.close()
+                        spooled.size = writer.size
+                        writer = None
+            if not parser.closed:
+                raise BadRequest("the multipart body ended early", code="malformed_multipart")
+    except (multipart.MultipartError, ValueError) as exc:
+        if writer is not None:
+            writer.discard()
+        remove_files(settings, import_id)
+        raise BadRequest(f"malformed multipart body ({type(exc).__name__})", code="malformed_multipart") from None
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        remove_files(settings, import_id)
+        raise
+    if not found or not spooled.sha256:
+        remove_files(settings, import_id)
+        raise Invalid("the form has no 'file' part", code="file_required")
+    return spooled
+
+
 def inspect_file(spooled: Spooled) -> None:
     """Detect format and encoding (422 with a precise code when unusable)."""
     try:
@@ -185,14 +265,12 @@ class WorkerLock:
         self._fd = None
 
 
-def worker_alive(settings: Settings, row: RosterImport, now: dt.datetime | None = None) -> bool:
-    """Whether the worker of a ``running`` import is still there (see the module docstring)."""
-    path = lock_path(settings, row.id)
+def lock_held(path: Path) -> bool | None:
+    """Whether a live process holds the lock file (None: there is no such file)."""
     try:
         fd = os.open(path, os.O_RDWR)
     except FileNotFoundError:
-        age = (now or utcnow()) - row.heartbeat_at
-        return age.total_seconds() < STALE_AFTER_SECONDS
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -200,6 +278,42 @@ def worker_alive(settings: Settings, row: RosterImport, now: dt.datetime | None 
     finally:
         os.close(fd)
     return False
+
+
+def worker_alive(settings: Settings, row: RosterImport, now: dt.datetime | None = None) -> bool:
+    """Whether the worker of a ``running`` import is still there (see the module docstring)."""
+    held = lock_held(lock_path(settings, row.id))
+    if held is None:
+        age = (now or utcnow()) - row.heartbeat_at
+        return age.total_seconds() < STALE_AFTER_SECONDS
+    return held
+
+
+def sweep_orphans(settings: Settings, older_than: float = ORPHAN_AFTER_SECONDS) -> int:
+    """Delete spooled files no live worker holds (left by a crash); returns how many."""
+    now = time.time()
+    removed = 0
+    for path in imports_dir(settings).iterdir():
+        try:
+            if now - path.stat().st_mtime < older_than:
+                continue
+        except FileNotFoundError:
+            continue
+        if path.suffix == ".tmp":
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            continue
+        if path.suffix != ".upload":
+            continue
+        try:
+            import_id = uuid.UUID(path.stem)
+        except ValueError:
+            continue
+        if lock_held(lock_path(settings, import_id)):
+            continue
+        remove_files(settings, import_id)
+        removed += 1
+    return removed
 
 
 async def reap_stale(
@@ -709,7 +823,7 @@ async def _mark_failed(
 _RUNNING: set[asyncio.Task[str]] = set()
 
 
-def spawn(
+async def spawn(
     engine: AsyncEngine,
     ctx: AppContext,
     actor: Principal,
@@ -717,7 +831,11 @@ def spawn(
     file_format: str,
     encoding: str | None,
 ) -> None:
-    """Start the worker as an asyncio task of the running loop (a reference is kept)."""
+    """Start the worker as an asyncio task of the running loop (a reference is kept).
+
+    Meant to run as the response's background task, i.e. after the request's transaction
+    committed the ``running`` import row.
+    """
     task = asyncio.get_running_loop().create_task(
         run_import(engine, ctx, actor, import_id, file_format=file_format, encoding=encoding),
         name=f"roster-import-{import_id}",
