@@ -20,11 +20,12 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.api.test_admission import change_certificate, give_certificate
 from tests.factories import Actor, Factory
+from workforce.context import AppContext
 from workforce.credit import export as credit_export
 from workforce.credit.models import CreditEvent, CreditEventStep, CreditEvidenceSalt
 from workforce.credit.schemas import ExportRecord
-from workforce.practitioners.service import link
 from workforce.security import idnumber
 
 pytestmark = pytest.mark.anyio
@@ -623,19 +624,29 @@ async def test_policy_data_is_public(client: Client) -> None:
 
 
 async def test_public_summary_shows_no_personal_data(
-    client: Client, world: dict[str, Any], factory: Factory, session: AsyncSession
+    client: Client, world: dict[str, Any], factory: Factory, session: AsyncSession, ctx: AppContext
 ) -> None:
     inst, nanjing = world["inst"], world["nanjing"]
-    staff = [world["person"], *[(await factory.practitioner(by=inst))[0] for _ in range(2)]]
-    numbers = [world["number"]]
-    for person in staff:
-        await link(session, person.id, inst.org.id, "employed")
-    await session.commit()
-    await session.rollback()
-    numbers += [
-        factory.ctx.vault.decrypt(p.id_cipher, b"workforce/practitioner/" + p.id.bytes)
-        for p in staff[1:]
-    ]
+    carer, carer_number = await factory.practitioner(by=inst)
+    cook, cook_number = await factory.practitioner(by=inst, positions=["cook"])
+    staff = [world["person"], carer, cook]
+    numbers = [world["number"], carer_number, cook_number]
+    # Hired through the hiring gate: two caregivers with certificates, one cook (needs none).
+    revoked = None
+    for person, number, position in zip(
+        staff, numbers, ["caregiver", "caregiver", "cook"], strict=True
+    ):
+        if position == "caregiver":
+            revoked = await give_certificate(session, ctx, nanjing, person)
+            await session.commit()
+        hired = await client.post(
+            "/api/v1/employments",
+            json={"id_number": number, "position": position},
+            headers=inst.headers,
+        )
+        assert hired.status_code == 201, hired.text
+    assert revoked is not None
+    await change_certificate(session, ctx, nanjing, revoked.serial, "revoke")
     for person in staff:
         await record(
             client, nanjing, practitioner_id=str(person.id), type="substantiated_complaint"
@@ -652,7 +663,10 @@ async def test_public_summary_shows_no_personal_data(
     assert body["region_name"] == "玄武区"
     assert (body["grade"], body["score"]) == ("A", 105)  # base 100 + 1 + 4 positive points
     assert body["joint_punishment"] is False
-    assert body["certified"]["staff_count"] in {0, 3}  # 3 when staff come from links
+    certified = body["certified"]
+    assert (certified["staff_count"], certified["certificate_required_count"]) == (3, 2)
+    assert (certified["certified_count"], certified["certified_rate"]) == (1, 0.5)
+    assert certified["as_of"] == TODAY.isoformat()
     assert body["inspections"] == [
         {
             "inspected_on": RECENT.isoformat(),

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -18,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import Actor, Factory
 from workforce.credit import draw
+from workforce.credit.models import InspectionDraw, InspectionResult
 from workforce.ledger.checkpoint import open_checkpoint
 from workforce.ledger.note import Verifier
-from workforce.credit.models import InspectionDraw, InspectionResult
 from workforce.security import idnumber
 
 pytestmark = pytest.mark.anyio
@@ -77,13 +78,21 @@ async def _inspectors(client: Client, regulator: Actor, n: int = 4) -> list[str]
     return codes
 
 
+def parse_vkey(vkey: str) -> Verifier:
+    """A C2SP vkey ``<name>+<hex key id>+<base64(0x01 || key)>`` (the base64 may hold '+')."""
+    name, key_id, encoded = vkey.split("+", 2)
+    raw = base64.b64decode(encoded)
+    assert raw[0] == 1 and len(raw) == 33
+    verifier = Verifier.from_public_key(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
+    assert verifier.key_id == int(key_id, 16)
+    return verifier
+
+
 async def rerun(client: Client, published: dict[str, Any]) -> list[dict[str, Any]]:
     """What an outside verifier does, from public endpoints only: check the checkpoint's
     signature against the published verifier keys, derive the seed, run the algorithm."""
-    vkeys = (await client.get("/ledger/vkey")).text.split()
-    checkpoint = open_checkpoint(
-        published["checkpoint"]["text"], [Verifier.from_vkey(v) for v in vkeys]
-    )
+    verifiers = [parse_vkey(line) for line in (await client.get("/ledger/vkey")).text.split()]
+    checkpoint = open_checkpoint(published["checkpoint"]["text"], verifiers)
     assert checkpoint.size == published["checkpoint"]["size"]
     assert base64.b64encode(checkpoint.root_hash).decode() == published["checkpoint"]["root_hash"]
     seed = draw.derive_seed(

@@ -217,7 +217,14 @@ SCHEMA_VIOLATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], Entry | Non
     "version 2": (_set("v", 2), None, r"\$\.v"),
     "unknown type": (_set("type", "warning"), None, r"\$\.type"),
     "negative seq": (_set("seq", -1), None, r"\$\.seq"),
-    "uppercase prev": (_set("prev", "AB" * 32), None, r"\$\.prev"),
+    "uppercase prev": (_set("prev", "AB" * 32), None, "prev must be 64 lowercase hex"),
+    "non-hex case": (_set("case", "g" * 64), None, "case must be 64 lowercase hex"),
+    "spaced decision": (_set("decision", "ab " * 21 + "a"), None, "decision must be 64"),
+    "uppercase corrected hash": (
+        _set("corrects", {"seq": 5, "leaf_hash": "AB" * 32}),
+        CORRECTION,
+        "corrects.leaf_hash",
+    ),
     "short subject": (_set("subject", "a" * 63), None, r"\$\.subject"),
     "prev with newline": (_set("prev", "ab" * 32 + "\n"), None, r"\$\.prev"),
     "genesis prev after 0": (_set("prev", GENESIS_PREV), None, "GENESIS_PREV"),
@@ -265,9 +272,13 @@ def test_constructed_entries_are_fully_checked_when_encoded() -> None:
         _ban(ts=T0.replace(tzinfo=None))
     with pytest.raises(EntryError, match="whole seconds"):
         _ban(ts=T0.replace(microsecond=1))
-    bad_region = Entry(**{**_fields(_ban()), "issuer": Issuer(org="o", region="1")})
-    with pytest.raises(EntryError, match="region"):
-        encode_entry(bad_region)
+    with pytest.raises(EntryError, match=r"issuer\.region"):
+        Issuer(org="o", region="1")
+    with pytest.raises(EntryError, match="subject must be 64 lowercase hex"):
+        Entry(**{**_fields(_ban()), "subject": "A" * 64})
+    unknown_kind = Entry(**{**_fields(_ban()), "kind": "forever"})  # types are checked on encode
+    with pytest.raises(EntryError, match=r"\$\.kind"):
+        encode_entry(unknown_kind)
 
 
 def _fields(entry: Entry) -> dict[str, Any]:

@@ -167,30 +167,30 @@ def test_seven_leaf_consistency_proofs(first: int, expected: str) -> None:
 # --- exhaustive agreement with the reference recursion --------------------------------------
 
 
-def test_every_inclusion_proof_up_to_256() -> None:
-    for size in range(1, 257):
-        root = root_at(size, _get)
-        assert root == mth(LEAVES[:size])
-        for index in range(size):
-            proof = inclusion_proof(index, size, _get)
-            assert proof == inclusion_path(index, LEAVES[:size]), (index, size)
-            verify_inclusion(LEAVES[index], index, size, proof, root)
-            if proof:  # one element per proof here; every element up to 64 below
-                bad = list(proof)
-                position = (index + size) % len(proof)
-                bad[position] = _flip(proof[position], index * 31 + size)
-                with pytest.raises(ProofError):
-                    verify_inclusion(LEAVES[index], index, size, bad, root)
+@pytest.mark.parametrize("size", range(1, 257))
+def test_every_inclusion_proof_up_to_256(size: int) -> None:
+    root = root_at(size, _get)
+    assert root == mth(LEAVES[:size])
+    for index in range(size):
+        proof = inclusion_proof(index, size, _get)
+        assert proof == inclusion_path(index, LEAVES[:size]), index
+        verify_inclusion(LEAVES[index], index, size, proof, root)
+        if proof:  # one element per proof here; every element up to 64 below
+            bad = list(proof)
+            position = (index + size) % len(proof)
+            bad[position] = _flip(proof[position], index * 31 + size)
             with pytest.raises(ProofError):
-                verify_inclusion(LEAVES[index], index, size, proof, _flip(root, index))
+                verify_inclusion(LEAVES[index], index, size, bad, root)
+        with pytest.raises(ProofError):
+            verify_inclusion(LEAVES[index], index, size, proof, _flip(root, index))
+        with pytest.raises(ProofError):
+            verify_inclusion(_flip(LEAVES[index], size), index, size, proof, root)
+        if size < 256:
             with pytest.raises(ProofError):
-                verify_inclusion(_flip(LEAVES[index], size), index, size, proof, root)
-            if size < 256:
-                with pytest.raises(ProofError):
-                    verify_inclusion(LEAVES[index], index, size + 1, proof, TABLE_ROOTS[size + 1])
-            if index + 1 < size:
-                with pytest.raises(ProofError):
-                    verify_inclusion(LEAVES[index], index + 1, size, proof, root)
+                verify_inclusion(LEAVES[index], index, size + 1, proof, TABLE_ROOTS[size + 1])
+        if index + 1 < size:
+            with pytest.raises(ProofError):
+                verify_inclusion(LEAVES[index], index + 1, size, proof, root)
 
 
 @pytest.mark.parametrize("size", range(1, 65))
@@ -207,29 +207,29 @@ def test_inclusion_fails_with_any_flipped_byte_up_to_64(size: int) -> None:
                     verify_inclusion(LEAVES[index], index, size, bad, root)
 
 
-def test_every_consistency_proof_up_to_128() -> None:
-    roots = [mth(LEAVES[:size]) for size in range(129)]
-    for second in range(1, 129):
-        for first in range(1, second + 1):
-            proof = consistency_proof_fast(first, second, _get)
-            assert proof == consistency_proof(first, LEAVES[:second]), (first, second)
-            verify_consistency(first, second, roots[first], roots[second], proof)
-            for position in range(len(proof)):
-                bad = list(proof)
-                bad[position] = _flip(proof[position], first * 17 + second + position)
-                with pytest.raises(ProofError):
-                    verify_consistency(first, second, roots[first], roots[second], bad)
+@pytest.mark.parametrize("second", range(1, 129))
+def test_every_consistency_proof_up_to_128(second: int) -> None:
+    roots = TABLE_ROOTS
+    for first in range(1, second + 1):
+        proof = consistency_proof_fast(first, second, _get)
+        assert proof == consistency_proof(first, LEAVES[:second]), first
+        verify_consistency(first, second, roots[first], roots[second], proof)
+        for position in range(len(proof)):
+            bad = list(proof)
+            bad[position] = _flip(proof[position], first * 17 + second + position)
             with pytest.raises(ProofError):
-                verify_consistency(first, second, _flip(roots[first], 1), roots[second], proof)
+                verify_consistency(first, second, roots[first], roots[second], bad)
+        with pytest.raises(ProofError):
+            verify_consistency(first, second, _flip(roots[first], 1), roots[second], proof)
+        with pytest.raises(ProofError):
+            verify_consistency(first, second, roots[first], _flip(roots[second], 2), proof)
+        if first < second:
             with pytest.raises(ProofError):
-                verify_consistency(first, second, roots[first], _flip(roots[second], 2), proof)
-            if first < second:
-                with pytest.raises(ProofError):
-                    verify_consistency(first, second, roots[first], roots[second], proof[:-1])
-                with pytest.raises(ProofError):
-                    verify_consistency(
-                        first, second, roots[first], roots[second], [*proof, roots[first]]
-                    )
+                verify_consistency(first, second, roots[first], roots[second], proof[:-1])
+            with pytest.raises(ProofError):
+                verify_consistency(
+                    first, second, roots[first], roots[second], [*proof, roots[first]]
+                )
 
 
 # --- the subtree store API -----------------------------------------------------------------

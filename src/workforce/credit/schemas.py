@@ -175,14 +175,17 @@ class PractitionerCredit(GradeOut):
 
 
 class CertifiedShare(Output):
-    """Share of current staff holding at least one valid certificate (持证率)."""
+    """持证率: of the current employees whose position requires a certificate, the share
+    holding a valid one that position accepts."""
 
     staff_count: int
-    """Practitioners currently employed (hiring's employments)."""
+    """Practitioners currently employed (all positions)."""
+    certificate_required_count: int
+    """Of them, those in positions that require a certificate (caregiver, director…)."""
     certified_count: int
-    """Of them, those holding at least one valid (not revoked, suspended or expired) certificate."""
+    """Of those, the ones holding a valid (not revoked, suspended, expired) accepted certificate."""
     certified_rate: float | None
-    """certified_count / staff_count, rounded to 4 decimals (None without staff)."""
+    """certified_count / certificate_required_count, 4 decimals (None when nobody needs one)."""
     as_of: date
 
 

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -675,50 +675,61 @@ class CertifiedShareResult:
     """持证率 of an institution's current staff."""
 
     staff_count: int
+    required_count: int
     certified_count: int
     as_of: date
 
     @property
     def rate(self) -> float | None:
-        """certified / staff, 4 decimals; None without staff."""
-        if self.staff_count == 0:
+        """certified / required, 4 decimals; None when no current employee needs a certificate."""
+        if self.required_count == 0:
             return None
-        return round(self.certified_count / self.staff_count, 4)
+        return round(self.certified_count / self.required_count, 4)
 
 
-async def current_staff(
-    session: AsyncSession, institution_id: uuid.UUID, today: date
-) -> list[uuid.UUID]:
-    """The practitioners an institution employs on ``today`` (hiring's ``Employment`` rows:
-    started by ``today``, and ``ended_on``, the last day, unset or not before ``today``)."""
+async def current_employments(
+    session: AsyncSession, institution_id: uuid.UUID
+) -> list[tuple[uuid.UUID, str]]:
+    """``(practitioner_id, position)`` of the institution's current employments (hiring's
+    ``Employment`` rows not ended), in hiring order."""
     from workforce.hiring.models import Employment  # noqa: PLC0415 - peer domain
 
-    stmt = (
-        select(Employment.practitioner_id)
-        .where(
-            Employment.org_id == institution_id,
-            Employment.started_on <= today,
-            or_(Employment.ended_on.is_(None), Employment.ended_on >= today),
-        )
-        .distinct()
+    rows = await session.execute(
+        select(Employment.practitioner_id, Employment.position)
+        .where(Employment.org_id == institution_id, Employment.ended_on.is_(None))
+        .order_by(Employment.id)
     )
-    return sorted((await session.scalars(stmt)).all())
+    return [(row.practitioner_id, row.position) for row in rows.all()]
 
 
 async def certified_share(
-    session: AsyncSession, institution_id: uuid.UUID, today: date
+    session: AsyncSession, ctx: AppContext, institution_id: uuid.UUID, today: date
 ) -> CertifiedShareResult:
-    """持证率: the share of current staff holding at least one valid certificate on ``today``.
+    """持证率: of the current employees whose position requires a certificate, the share
+    holding a valid certificate that position accepts.
 
-    Depends on :func:`current_staff` (hiring's employments) and
-    ``workforce.certificates.service.certificate_holding_rate`` (a certificate counts when its
-    status is ``valid``: revoked, suspended and expired ones do not).
+    The same definition as the institution's staff view (hiring): positions that require no
+    certificate (cook, security…) are counted as staff but not in the rate; revoked, suspended
+    and expired certificates do not count.  Depends on :func:`current_employments` (hiring),
+    ``workforce.certificates.service.held_certificates_many`` and the position catalog.
     """
-    from workforce.certificates.service import certificate_holding_rate  # noqa: PLC0415
+    from workforce.certificates.service import held_certificates_many  # noqa: PLC0415
+    from workforce.policy.catalog import UnknownPositionError, evaluate_position  # noqa: PLC0415
 
-    staff = await current_staff(session, institution_id, today)
-    certified, total = await certificate_holding_rate(session, staff, today)
-    return CertifiedShareResult(total, certified, today)
+    current = await current_employments(session, institution_id)
+    held = await held_certificates_many(session, [pid for pid, _ in current], today)
+    required = certified = 0
+    for practitioner_id, code in current:
+        try:
+            position = ctx.catalog.position(code)
+        except UnknownPositionError:
+            continue
+        if not position.requires_any_certificate:
+            continue
+        required += 1
+        if not evaluate_position(position, held.get(practitioner_id, [])):
+            certified += 1
+    return CertifiedShareResult(len(current), required, certified, today)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -743,7 +754,7 @@ async def institution_summary(
     today = idnumber.today_in_china()
     grade = await institution_grade(session, ctx, org.id, today)
     views = await _subject_events(session, institution_id=org.id)
-    share = await certified_share(session, org.id, today)
+    share = await certified_share(session, ctx, org.id, today)
     rows = await session.execute(
         select(InspectionResult.event_id, InspectionResult.draw_id).where(
             InspectionResult.institution_id == org.id

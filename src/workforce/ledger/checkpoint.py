@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 
     from workforce.ledger.note import Signer, Verifier
 
+__all__ = [
+    "MAX_TREE_SIZE",
+    "Checkpoint",
+    "CheckpointError",
+    "open_checkpoint",
+    "sign_checkpoint",
+]
+
 MAX_TREE_SIZE: Final = (1 << 64) - 1
 """Largest tree size a checkpoint may state (uint64, as every other implementation)."""
 
@@ -45,7 +53,7 @@ def _check_origin(origin: str) -> None:
         msg = "checkpoint origin is empty"
         raise CheckpointError(msg)
     if "+" in origin or any(char.isspace() for char in origin) or _CONTROL.search(origin):
-        msg = f"checkpoint origin {origin!r} contains a space, '+' or control character"
+        msg = f"checkpoint origin {origin[:64]!r} contains a space, '+' or control character"
         raise CheckpointError(msg)
 
 
@@ -101,7 +109,7 @@ class Checkpoint(msgspec.Struct, frozen=True):
         origin, size, root = lines
         _check_origin(origin)
         if not _SIZE.fullmatch(size):
-            msg = f"checkpoint tree size {size!r} is not a decimal without leading zeros"
+            msg = f"checkpoint tree size {size[:32]!r} is not a decimal without leading zeros"
             raise CheckpointError(msg)
         return cls(origin, int(size), _decode_root(root))
 
@@ -157,6 +165,6 @@ def open_checkpoint(
     text, _ = open_note(note, verifiers)
     checkpoint = Checkpoint.parse(text)
     if origin is not None and checkpoint.origin != origin:
-        msg = f"checkpoint origin {checkpoint.origin!r} is not the expected {origin!r}"
+        msg = f"checkpoint origin {checkpoint.origin[:64]!r} is not the expected {origin!r}"
         raise CheckpointError(msg)
     return checkpoint

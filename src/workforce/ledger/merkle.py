@@ -36,6 +36,35 @@ from workforce.ledger.errors import ProofError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
+__all__ = [
+    "HASH_SIZE",
+    "LEAF_PREFIX",
+    "NODE_PREFIX",
+    "HashPlan",
+    "LeafHash",
+    "ProofError",
+    "RootHash",
+    "StreamingRoot",
+    "SubtreeKey",
+    "append_keys",
+    "consistency_plan",
+    "consistency_proof",
+    "consistency_proof_fast",
+    "empty_root",
+    "inclusion_path",
+    "inclusion_plan",
+    "inclusion_proof",
+    "leaf_hash",
+    "mth",
+    "node_hash",
+    "root_at",
+    "root_from_leaf_hashes",
+    "root_plan",
+    "subtrees_completed_by_append",
+    "verify_consistency",
+    "verify_inclusion",
+]
+
 LEAF_PREFIX: Final = b"\x00"
 """Domain-separation prefix of a leaf hash (RFC 6962 §2.1)."""
 NODE_PREFIX: Final = b"\x01"

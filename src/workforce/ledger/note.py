@@ -33,6 +33,21 @@ from workforce.ledger.errors import NoteError
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+__all__ = [
+    "ED25519_TYPE",
+    "MAX_NOTE_BYTES",
+    "MAX_SIGNATURES",
+    "SIGNATURE_PREFIX",
+    "KeyId",
+    "NoteError",
+    "Signer",
+    "Verifier",
+    "check_key_name",
+    "key_id",
+    "open_note",
+    "sign_note",
+]
+
 KeyId = NewType("KeyId", int)
 """A 32-bit key ID (the big-endian first four bytes of the key hash)."""
 
@@ -80,7 +95,7 @@ def check_key_name(name: str) -> None:
         msg = "key name is empty"
         raise NoteError(msg)
     if "+" in name or any(char.isspace() for char in name) or _CONTROL.search(name):
-        msg = f"key name {name!r} contains a space, '+' or control character"
+        msg = f"key name {name[:64]!r} contains a space, '+' or control character"
         raise NoteError(msg)
     _utf8(name, "key name")
 

@@ -566,18 +566,24 @@ async def _case(
     return commitment, salt
 
 
-def _ban_draft(
+def ban_draft(
     ctx: AppContext,
-    person: _Person,
+    number: str,
     *,
     kind: str,
     until: date | None,
+    reason_code: str,
     issuer: Issuer,
     decision: tuple[str, bytes, str],
     case: tuple[str, bytes, str],
 ) -> Draft:
+    """A ban entry for the (validated, normalized) ID number ``number``, waiting for its seq.
+
+    ``decision`` and ``case`` are ``(commitment, salt, normalized value)``; the subject gets a
+    fresh salt. Also the bulk path's building block (``append(session, ctx, *drafts)``).
+    """
     subject_salt = new_salt()
-    subject = commit("subject", subject_salt, person.number)
+    subject = commit("subject", subject_salt, number)
 
     def build(seq: int, prev: str, ts: datetime) -> Entry:
         return Entry(
@@ -589,7 +595,7 @@ def _ban_draft(
             subject=subject,
             kind=kind,  # type: ignore[arg-type]
             until=until,
-            reason_code=person.reason_code,
+            reason_code=reason_code,
             issuer=issuer,
             decision=decision[0],
             case=case[0],
@@ -597,13 +603,20 @@ def _ban_draft(
 
     return Draft(
         build=build,
-        subject_key=subject_index(ctx, person.number),
+        subject_key=subject_index(ctx, number),
         openings=(
-            ("subject", subject_salt, person.number),
+            ("subject", subject_salt, number),
             ("decision", decision[1], decision[2]),
             ("case", case[1], case[2]),
         ),
     )
+
+
+def commitment(domain: str, value: str) -> tuple[str, bytes, str]:
+    """A fresh ``(commitment, salt, normalized value)`` for ``decision`` or ``case``."""
+    normalized = normalize_value(value)
+    salt = new_salt()
+    return commit(domain, salt, normalized), salt, normalized
 
 
 async def _proven(
@@ -652,11 +665,12 @@ async def record_bans(
     decision = (commit("decision", decision_salt, decision_ref), decision_salt, decision_ref)
     issuer = _issuer(actor)
     drafts = [
-        _ban_draft(
+        ban_draft(
             ctx,
-            person,
+            person.number,
             kind=cmd.kind,
             until=cmd.until,
+            reason_code=person.reason_code,
             issuer=issuer,
             decision=decision,
             case=(case_commitment, case_salt, case_ref),
@@ -891,6 +905,7 @@ async def check_ban(
     """
     number = normalize_id_number(raw_id_number)
     day = _today(today)
+    await begin_write(session)
     person = await _practitioner_of(session, ctx, number)
     checkpoint = await latest_checkpoint(session, ctx)
     rows = await _subject_entries(session, subject_index(ctx, number))

@@ -171,6 +171,7 @@ def to_summary(found: service.InstitutionSummaryResult) -> InstitutionCreditSumm
         rules_version=grade.rules_version,
         certified=CertifiedShare(
             staff_count=share.staff_count,
+            certificate_required_count=share.required_count,
             certified_count=share.certified_count,
             certified_rate=share.rate,
             as_of=share.as_of,

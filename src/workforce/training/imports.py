@@ -190,9 +190,7 @@ async def receive_upload(
             boundary, max_segment_count=16, max_header_size=8192
         ) as parser:
             segment: multipart.MultipartSegment | None = None
-            async for chunk in body:
-                if not chunk:
-                    continue
+            async for chunk in _with_eof(body):
                 for event in parser.parse(chunk):
                     if isinstance(event, multipart.MultipartSegment):
                         segment, field_bytes = event, 0
@@ -227,6 +225,14 @@ async def receive_upload(
         remove_files(settings, import_id)
         raise Invalid("the form has no 'file' part", code="file_required")
     return spooled
+
+
+async def _with_eof(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The body's chunks, then exactly one empty chunk (the parser's end-of-input signal)."""
+    async for chunk in body:
+        if chunk:
+            yield chunk
+    yield b""
 
 
 def inspect_file(spooled: Spooled) -> None:
@@ -837,7 +843,10 @@ async def spawn(
     committed the ``running`` import row.
     """
     task = asyncio.get_running_loop().create_task(
-        run_import(engine, ctx, actor, import_id, file_format=file_format, encoding=encoding),
+        run_import(
+            engine, ctx, actor, import_id,
+            file_format=file_format, encoding=encoding, chunk_rows=CHUNK_ROWS,
+        ),
         name=f"roster-import-{import_id}",
     )
     _RUNNING.add(task)

@@ -115,7 +115,22 @@ def sniff(path: Path) -> tuple[str, str | None]:
         raise FileRefused(
             UNSUPPORTED_FILE_TYPE, "legacy .xls workbooks are not supported: save as .xlsx or CSV"
         )
-    return "csv", detect_encoding(path, head)
+    encoding = detect_encoding(path, head)
+    check_csv_header(path, encoding)
+    return "csv", encoding
+
+
+def check_csv_header(path: Path, encoding: str) -> None:
+    """Read just the header of a CSV and check its columns.
+
+    Raises:
+        FileRefused: ``missing_columns``, ``empty_file`` or ``malformed_file``.
+    """
+    with path.open("r", encoding=encoding, newline="") as handle:
+        try:
+            RowSource._csv_header(csv.reader(handle))  # noqa: SLF001 - same module
+        except csv.Error as exc:
+            raise FileRefused(MALFORMED_FILE, f"malformed CSV: {exc}") from None
 
 
 def detect_encoding(path: Path, head: bytes | None = None) -> str:
@@ -260,9 +275,11 @@ class RowSource:
     def _xlsx_rows(self) -> Iterator[RawRow]:
         import openpyxl  # noqa: PLC0415 - heavy, only for workbooks
 
+        handle = self.path.open("rb")  # a file object: openpyxl then ignores the name's suffix
         try:
-            book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+            book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure to open means "not a workbook"
+            handle.close()
             raise FileRefused(
                 UNSUPPORTED_FILE_TYPE, f"not a readable .xlsx workbook ({type(exc).__name__})"
             ) from None
@@ -287,6 +304,7 @@ class RowSource:
                 raise FileRefused(EMPTY_FILE, "the worksheet has no header row")
         finally:
             book.close()
+            handle.close()
         self._position = self.total
 
 

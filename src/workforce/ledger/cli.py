@@ -1,0 +1,540 @@
+"""``workforce ledger verify``: re-verify the whole ban ledger, locally or as an outside monitor.
+
+Local (``workforce ledger verify``): streams every row of the public ledger tables in order and
+checks, naming the first bad row:
+
+- each entry: ``seq`` without gaps, canonical schema-v1 bytes (decoded and re-encoded), the
+  ``seq`` and ``prev`` inside it (the hash chain), its stored leaf hash, ``created_at = ts``;
+- each stored subtree hash, recomputed from the entries with the streaming stack (O(log n)
+  memory), in storage order, none missing and none extra;
+- each stored checkpoint: its signature(s) by a known verifier key, origin, size, root equal to
+  the recomputed root of the tree at that size (so every checkpoint is consistent with every
+  earlier one), ``prev_size`` naming the checkpoint before it; the latest one covers every entry.
+
+Monitor (``workforce ledger verify --url URL``): fetches the public endpoints as anyone could,
+verifies the latest checkpoint's signature with the verifier keys it trusts (pinned with
+``--vkey``, else trusted on first use and followed through key rotations), checks with a
+consistency proof that it extends the checkpoint remembered in the state file (a fork or a
+rollback fails), then streams every entry as above and recomputes the root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from workforce.ledger.checkpoint import Checkpoint, open_checkpoint
+from workforce.ledger.entry import GENESIS_PREV, Entry, parse_entry
+from workforce.ledger.errors import LedgerError
+from workforce.ledger.merkle import (
+    NODE_PREFIX,
+    ProofError,
+    empty_root,
+    verify_consistency,
+    verify_inclusion,
+)
+from workforce.ledger.note import Verifier
+from workforce.ledger.receipt import parse_vkey
+
+CHUNK = 5000
+PAGE = 1000
+_sha256 = hashlib.sha256
+
+
+class LedgerMismatch(Exception):  # noqa: N818 - reads as what it reports
+    """The ledger does not verify; the message names the first bad row."""
+
+
+@dataclasses.dataclass
+class VerifyReport:
+    """What a successful verification covered."""
+
+    entries: int
+    checkpoints: int
+    size: int
+    root_hash: bytes
+    subtrees: int = 0
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        root = base64.b64encode(self.root_hash).decode()
+        return (
+            f"ok: {self.entries} entries, {self.subtrees} subtree hashes, "
+            f"{self.checkpoints} checkpoints; tree size {self.size}, root {root}"
+        )
+
+
+class _Tree:
+    """The streaming stack of ledger.md, reporting the subtrees each append completes."""
+
+    __slots__ = ("size", "stack")
+
+    def __init__(self) -> None:
+        self.stack: list[bytes] = []
+        self.size = 0
+
+    def push(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        i = self.size
+        node = leaf
+        completed = [(0, i, leaf)]
+        level = 0
+        while i & 1:
+            node = _sha256(NODE_PREFIX + self.stack.pop() + node).digest()
+            i >>= 1
+            level += 1
+            completed.append((level, i, node))
+        self.stack.append(node)
+        self.size += 1
+        return completed
+
+    def root(self) -> bytes:
+        if not self.stack:
+            return bytes(empty_root())
+        node = self.stack[-1]
+        for left in reversed(self.stack[:-1]):
+            node = _sha256(NODE_PREFIX + left + node).digest()
+        return node
+
+
+def _check_entry(leaf: bytes, seq: int, prev: str) -> Entry:
+    """Decode, re-encode canonically and check the chain fields of entry ``seq``."""
+    try:
+        entry = parse_entry(leaf)
+    except LedgerError as exc:
+        msg = f"entry {seq}: not a canonical schema-v1 entry ({exc})"
+        raise LedgerMismatch(msg) from None
+    if entry.seq != seq:
+        msg = f"entry {seq}: its bytes say seq {entry.seq}"
+        raise LedgerMismatch(msg)
+    if entry.prev != prev:
+        msg = f"entry {seq}: prev does not match the leaf hash of entry {seq - 1}"
+        raise LedgerMismatch(msg)
+    return entry
+
+
+def _open(note: str, verifiers: Sequence[Verifier], origin: str | None, what: str) -> Checkpoint:
+    try:
+        return open_checkpoint(note, verifiers, origin)
+    except LedgerError as exc:
+        msg = f"{what}: signature or format does not verify ({exc})"
+        raise LedgerMismatch(msg) from None
+
+
+# --- local database --------------------------------------------------------------------------
+
+
+async def _rows(conn: Any, table: str, key: str, columns: str) -> AsyncIterator[Any]:
+    """Every row of ``table`` in ``key`` order, fetched in keyset chunks."""
+    from sqlalchemy import text  # noqa: PLC0415 - the pure parts of this module stay light
+
+    last = -1
+    stmt = text(f"SELECT {columns} FROM {table} WHERE {key} > :last ORDER BY {key} LIMIT {CHUNK}")  # noqa: S608 - fixed identifiers
+    while True:
+        rows = (await conn.execute(stmt, {"last": last})).all()
+        for row in rows:
+            yield row
+        if len(rows) < CHUNK:
+            return
+        last = rows[-1][0]
+
+
+def _as_utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+class _Checkpoints:
+    """Checks stored checkpoints as the entry stream reaches their sizes."""
+
+    def __init__(
+        self, rows: AsyncIterator[Any], verifiers: Sequence[Verifier], origin: str
+    ) -> None:
+        self.rows = rows
+        self.verifiers = verifiers
+        self.origin = origin
+        self.pending: Any = None
+        self.done = False
+        self.count = 0
+        self.last_size: int | None = None
+
+    async def peek(self) -> Any:
+        if self.pending is None and not self.done:
+            try:
+                self.pending = await self.rows.__anext__()
+            except StopAsyncIteration:
+                self.done = True
+        return self.pending
+
+    def check(self, row: Any, root: bytes, last_ts: datetime | None) -> None:
+        size, prev_size, root_hash, note, created_at = row
+        what = f"checkpoint {size}"
+        cp = _open(note, self.verifiers, self.origin, what)
+        if cp.size != size:
+            msg = f"{what}: its note says size {cp.size}"
+            raise LedgerMismatch(msg)
+        if bytes(root_hash) != cp.root_hash:
+            msg = f"{what}: stored root_hash differs from the signed one"
+            raise LedgerMismatch(msg)
+        if cp.root_hash != root:
+            msg = f"{what}: signed root is not the root of the first {size} entries"
+            raise LedgerMismatch(msg)
+        if prev_size != self.last_size:
+            if prev_size is not None and (self.last_size is None or prev_size > self.last_size):
+                msg = f"checkpoint {prev_size}: missing ({what} names it as the one before)"
+            else:
+                msg = f"{what}: prev_size {prev_size} does not name the checkpoint before it ({self.last_size})"
+            raise LedgerMismatch(msg)
+        if last_ts is not None and _as_utc(created_at) != last_ts:
+            msg = f"{what}: created_at differs from the time of entry {size - 1}"
+            raise LedgerMismatch(msg)
+        self.last_size = size
+        self.count += 1
+        self.pending = None
+
+
+async def verify_connection(conn: Any, verifiers: Sequence[Verifier], origin: str) -> VerifyReport:
+    """Verify every public ledger row readable on ``conn`` (an SQLAlchemy async connection).
+
+    Raises:
+        LedgerMismatch: Naming the first bad entry, subtree or checkpoint.
+    """
+    entries = _rows(conn, "ledger_entries", "seq", "seq, leaf, leaf_hash, created_at")
+    subtrees = _rows(conn, "ledger_subtrees", "node", "node, level, idx, hash")
+    checkpoints = _Checkpoints(
+        _rows(conn, "ledger_checkpoints", "size", "size, prev_size, root_hash, note, created_at"),
+        verifiers,
+        origin,
+    )
+    tree = _Tree()
+    prev = GENESIS_PREV
+    node = 0
+    first = await checkpoints.peek()
+    if first is not None and first[0] == 0:
+        checkpoints.check(first, tree.root(), None)
+    async for seq, leaf, stored_hash, created_at in entries:
+        if seq != tree.size:
+            msg = f"entry {tree.size}: missing (the next stored entry is {seq})"
+            raise LedgerMismatch(msg)
+        leaf = bytes(leaf)
+        entry = _check_entry(leaf, seq, prev)
+        digest = _sha256(b"\x00" + leaf).digest()
+        if bytes(stored_hash) != digest:
+            msg = f"entry {seq}: stored leaf_hash does not match its leaf"
+            raise LedgerMismatch(msg)
+        if _as_utc(created_at) != entry.ts:
+            msg = f"entry {seq}: created_at differs from its ts"
+            raise LedgerMismatch(msg)
+        for level, idx, value in tree.push(digest):
+            stored = await anext(subtrees, None)
+            if stored is None or stored[0] != node:
+                msg = f"subtree level {level} index {idx} (node {node}), completed by entry {seq}: missing"
+                raise LedgerMismatch(msg)
+            if stored[1] != level or stored[2] != idx:
+                msg = f"subtree node {node}: labelled level {stored[1]} index {stored[2]}, expected {level}/{idx}"
+                raise LedgerMismatch(msg)
+            if bytes(stored[3]) != value:
+                if level == 0:
+                    msg = f"entry {seq} or subtree node {node}: the leaf hash differs from the stored level-0 subtree hash"
+                else:
+                    msg = f"subtree level {level} index {idx} (node {node}): hash does not match the entries"
+                raise LedgerMismatch(msg)
+            node += 1
+        prev = digest.hex()
+        pending = await checkpoints.peek()
+        while pending is not None and pending[0] <= tree.size:
+            if pending[0] < tree.size:
+                msg = f"checkpoint {pending[0]}: out of order"
+                raise LedgerMismatch(msg)
+            checkpoints.check(pending, tree.root(), entry.ts)
+            pending = await checkpoints.peek()
+    pending = await checkpoints.peek()
+    if pending is not None:
+        msg = f"entry {tree.size}: missing (checkpoint {pending[0]} covers {pending[0]} entries)"
+        raise LedgerMismatch(msg)
+    extra = await anext(subtrees, None)
+    if extra is not None:
+        msg = f"subtree node {extra[0]}: beyond the {tree.size} entries"
+        raise LedgerMismatch(msg)
+    if tree.size and checkpoints.last_size != tree.size:
+        msg = (
+            f"checkpoint {tree.size}: missing (entries {checkpoints.last_size or 0}.."
+            f"{tree.size - 1} are covered by no signed checkpoint)"
+        )
+        raise LedgerMismatch(msg)
+    return VerifyReport(
+        entries=tree.size,
+        checkpoints=checkpoints.count,
+        size=tree.size,
+        root_hash=tree.root(),
+        subtrees=node,
+    )
+
+
+async def verify_database(
+    database_url: str, verifiers: Sequence[Verifier], origin: str
+) -> VerifyReport:
+    """Verify the ledger tables of a database, in one read-only snapshot.
+
+    Raises:
+        LedgerMismatch: Naming the first bad entry, subtree or checkpoint.
+    """
+    from workforce.db import make_engine  # noqa: PLC0415
+
+    engine = make_engine(database_url)
+    try:
+        options = {}
+        if engine.dialect.name == "postgresql":
+            options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(**options)
+            async with conn.begin():
+                return await verify_connection(conn, verifiers, origin)
+    finally:
+        await engine.dispose()
+
+
+# --- outside monitor ----------------------------------------------------------------------
+
+
+def default_state_path(origin: str) -> Path:
+    """``$XDG_STATE_HOME/workforce/monitor-<sha256(origin)[:16]>.json``."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    digest = hashlib.sha256(origin.encode()).hexdigest()[:16]
+    return base / "workforce" / f"monitor-{digest}.json"
+
+
+def _b64d(value: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        msg = f"{what}: not valid base64"
+        raise LedgerMismatch(msg) from None
+
+
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _trusted_verifiers(
+    note: str, trusted: list[str], served: list[str]
+) -> tuple[list[Verifier], list[str]]:
+    """Verifiers to open ``note`` with, following a key rotation.
+
+    With no trusted keys yet (first use) the served keys are trusted. Otherwise a served key
+    becomes trusted only when the note also carries a valid signature by an already trusted key.
+    """
+    if not trusted:
+        return [parse_vkey(v) for v in served], list(served)
+    known = [parse_vkey(v) for v in trusted]
+    _open(note, known, None, "latest checkpoint")
+    adopted = list(trusted)
+    for vkey in served:
+        if vkey in adopted:
+            continue
+        try:
+            open_checkpoint(note, [parse_vkey(vkey)])
+        except LedgerError:
+            continue
+        adopted.append(vkey)
+    return [parse_vkey(v) for v in adopted], adopted
+
+
+def _pages(client: Any, size: int) -> Iterator[dict[str, Any]]:
+    start = 0
+    while start < size:
+        end = min(start + PAGE, size) - 1
+        response = client.get("/ledger/entries", params={"start": start, "end": end})
+        response.raise_for_status()
+        rows = response.json()["entries"]
+        if not rows:
+            msg = f"entry {start}: the server returned no entries"
+            raise LedgerMismatch(msg)
+        yield from rows
+        start += len(rows)
+
+
+def monitor(
+    url: str,
+    *,
+    state_path: Path | None = None,
+    pinned_vkeys: list[str] | None = None,
+    client: Any = None,
+) -> VerifyReport:
+    """Verify a running server's ledger through its public endpoints and remember the head.
+
+    Raises:
+        LedgerMismatch: A bad signature, an inconsistent (forked) or rolled-back checkpoint,
+            or the first bad entry.
+    """
+    import httpx  # noqa: PLC0415
+
+    own = client is None
+    http = client or httpx.Client(base_url=url.rstrip("/"), timeout=30.0)
+    try:
+        return _monitor(http, state_path, pinned_vkeys)
+    except httpx.HTTPError as exc:
+        msg = f"the server did not answer as a ledger should ({exc})"
+        raise LedgerMismatch(msg) from None
+    finally:
+        if own:
+            http.close()
+
+
+def _monitor(http: Any, state_path: Path | None, pinned: list[str] | None) -> VerifyReport:
+    note_response = http.get("/ledger/checkpoint")
+    note_response.raise_for_status()
+    note = note_response.text
+    origin = note.split("\n", 1)[0]
+    path = state_path or default_state_path(origin)
+    state: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    served_response = http.get("/ledger/vkey")
+    served_response.raise_for_status()
+    served = [line for line in served_response.text.splitlines() if line]
+    trusted = list(pinned) if pinned else list(state.get("vkeys", []))
+    try:
+        verifiers, adopted = _trusted_verifiers(note, trusted, served)
+    except LedgerError as exc:
+        msg = f"latest checkpoint: verifier keys are malformed ({exc})"
+        raise LedgerMismatch(msg) from None
+    checkpoint = _open(note, verifiers, state.get("origin"), "latest checkpoint")
+    size, root = checkpoint.size, checkpoint.root_hash
+    old_size = int(state.get("size", 0))
+    old_root = _b64d(state["root_hash"], "state file root") if "root_hash" in state else None
+    if old_root is not None:
+        if size < old_size:
+            msg = f"checkpoint {size}: the log shrank below the checkpoint {old_size} seen before"
+            raise LedgerMismatch(msg)
+        if old_size:
+            proof_response = http.get(
+                "/ledger/proof/consistency", params={"from": old_size, "to": size}
+            )
+            if size == old_size:
+                hashes: list[bytes] = []
+            else:
+                proof_response.raise_for_status()
+                hashes = [_b64d(h, "consistency proof") for h in proof_response.json()["hashes"]]
+            try:
+                verify_consistency(old_size, size, old_root, root, hashes)
+            except ProofError as exc:
+                msg = f"checkpoint {size}: not consistent with checkpoint {old_size} seen before ({exc})"
+                raise LedgerMismatch(msg) from None
+    tree = _Tree()
+    prev = GENESIS_PREV
+    for row in _pages(http, size):
+        seq = int(row["seq"])
+        if seq != tree.size:
+            msg = f"entry {tree.size}: missing (the server sent {seq})"
+            raise LedgerMismatch(msg)
+        leaf = _b64d(row["leaf"], f"entry {seq}")
+        _check_entry(leaf, seq, prev)
+        digest = _sha256(b"\x00" + leaf).digest()
+        if _b64d(row["leaf_hash"], f"entry {seq}") != digest:
+            msg = f"entry {seq}: published leaf_hash does not match its leaf"
+            raise LedgerMismatch(msg)
+        tree.push(digest)
+        prev = digest.hex()
+        if old_root is not None and tree.size == old_size and tree.root() != old_root:
+            msg = f"entry {seq}: the first {old_size} entries no longer hash to the checkpoint seen before"
+            raise LedgerMismatch(msg)
+    if tree.root() != root:
+        msg = f"checkpoint {size}: signed root is not the root of the {size} published entries"
+        raise LedgerMismatch(msg)
+    if size:
+        proof = http.get("/ledger/proof/inclusion", params={"index": size - 1, "size": size})
+        proof.raise_for_status()
+        try:
+            verify_inclusion(
+                bytes.fromhex(prev),
+                size - 1,
+                size,
+                [_b64d(h, "inclusion proof") for h in proof.json()["hashes"]],
+                root,
+            )
+        except ProofError as exc:
+            msg = f"entry {size - 1}: the served inclusion proof does not verify ({exc})"
+            raise LedgerMismatch(msg) from None
+    _write_state(
+        path,
+        {
+            "origin": checkpoint.origin,
+            "size": size,
+            "root_hash": base64.b64encode(root).decode(),
+            "vkeys": adopted,
+            "checked_at": datetime.now(UTC).isoformat(),
+            "note": note,
+        },
+    )
+    return VerifyReport(entries=size, checkpoints=1, size=size, root_hash=root)
+
+
+# --- click ------------------------------------------------------------------------------
+
+
+@click.group()
+def ledger() -> None:
+    """The ban ledger (从业禁止名单): verification and monitoring."""
+
+
+@ledger.command("verify")
+@click.option("--url", default=None, help="Verify a running server's public endpoints instead.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Monitor state file (default ~/.local/state/workforce/monitor-<origin hash>.json).",
+)
+@click.option(
+    "--vkey",
+    "vkey_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Trust only these verifier keys (C2SP vkey strings, one a line).",
+)
+def verify(url: str | None, state_file: Path | None, vkey_file: Path | None) -> None:
+    """Re-verify the whole ban ledger; exit non-zero naming the first bad entry."""
+    pinned = (
+        [line.strip() for line in vkey_file.read_text().splitlines() if line.strip()]
+        if vkey_file
+        else None
+    )
+    try:
+        if url:
+            report = monitor(url, state_path=state_file, pinned_vkeys=pinned)
+        else:
+            report = _verify_local(pinned)
+    except LedgerMismatch as exc:
+        click.echo(f"FAIL: {exc}", err=True)
+        sys.exit(1)
+    click.echo(report.summary())
+
+
+def _verify_local(pinned: list[str] | None) -> VerifyReport:
+    from workforce.security.keys import Keyring  # noqa: PLC0415
+    from workforce.settings import load_settings  # noqa: PLC0415
+
+    settings = load_settings()
+    origin = settings.ledger_origin
+    if pinned:
+        verifiers = [parse_vkey(v) for v in pinned]
+    else:
+        ring = Keyring.open(settings.effective_keys_dir)
+        verifiers = [Verifier.from_public_key(origin, key.public) for key in ring.keys]
+    return asyncio.run(verify_database(settings.effective_database_url, verifiers, origin))
