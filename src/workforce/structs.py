@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 
-class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A request body: unknown fields are refused, all fields by keyword."""
 
 

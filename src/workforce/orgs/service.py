@@ -175,7 +175,7 @@ async def issue_token(
         client_id=client.client_id,
         org_id=org.id,
         role=org.kind,
-        region=org.region_code,  # type: ignore[arg-type]
+        region=org.region_code,
     )
     ttl = ctx.settings.access_token_ttl_seconds
     return mint_access_token(ctx.keyring, principal, ctx.settings.issuer, ttl), ttl

@@ -162,7 +162,10 @@ async def find_by_id_number(
 ) -> Practitioner | None:
     """The practitioner registered under an ID number, if any (no visibility check)."""
     key = subject_key(ctx, raw_id_number)
-    return await session.scalar(select(Practitioner).where(Practitioner.subject_key == key))
+    person: Practitioner | None = await session.scalar(
+        select(Practitioner).where(Practitioner.subject_key == key)
+    )
+    return person
 
 
 async def can_see(session: AsyncSession, actor: Principal, person: Practitioner) -> bool:
@@ -280,7 +283,7 @@ async def register_many(
     new_ids = list(result.scalars())
     if new_ids:
         await session.execute(
-            PractitionerLink.__table__.insert(),
+            insert(PractitionerLink),
             [
                 {
                     "id": new_id(),

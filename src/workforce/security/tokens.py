@@ -67,7 +67,7 @@ class KidToken(Token):
             encoded_token,
             key=key,
             algorithms=["EdDSA"],
-            issuer=issuer,  # type: ignore[arg-type]
+            issuer=issuer,
             audience=audience,
-            options={"require": ["exp", "iat", "sub", "iss"], **(options or {})},
+            options={"require": ["exp", "iat", "sub", "iss"], **(options or {})},  # type: ignore[arg-type]
         )
