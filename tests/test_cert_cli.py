@@ -16,6 +16,12 @@ from workforce.certificates import cli as cert_cli
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture
+def keys_dir(tmp_path):
+    """Keys of this test only: the key-rotation tests must not rotate everyone's keyring."""
+    return tmp_path / "keys"
+
+
 async def _files(client, tmp_path: Path, token: str, suffix: str = "") -> tuple[Path, list[Path]]:
     jwks = tmp_path / f"jwks{suffix}.json"
     jwks.write_text((await client.get("/.well-known/jwks.json")).text, encoding="utf-8")
@@ -36,7 +42,9 @@ def _offline(token: str, jwks: Path, status: list[Path], *extra: str):
     return _verify(token, "--jwks", str(jwks), *options, *extra)
 
 
-async def test_offline_verification_follows_the_status(client, factory: Factory, tmp_path: Path) -> None:
+async def test_offline_verification_follows_the_status(
+    client, factory: Factory, tmp_path: Path
+) -> None:
     regulator, _, _, cert = await h.certified(client, factory)
     token = cert["token"]
     jwks, status = await _files(client, tmp_path, token)
@@ -51,7 +59,9 @@ async def test_offline_verification_follows_the_status(client, factory: Factory,
     token_file = tmp_path / "cert.jwt"
     token_file.write_text(token + "\n", encoding="utf-8")
     assert _offline(f"@{token_file}", jwks, status).exit_code == 0
-    from_stdin = _verify("-", "--jwks", str(jwks), *(a for f in status for a in ("--status", str(f))), stdin=token)
+    from_stdin = _verify(
+        "-", "--jwks", str(jwks), *(a for f in status for a in ("--status", str(f))), stdin=token
+    )
     assert from_stdin.exit_code == 0, from_stdin.output
 
     no_status = _verify(token, "--jwks", str(jwks))
@@ -71,13 +81,19 @@ async def test_offline_verification_follows_the_status(client, factory: Factory,
     assert stale.exit_code == 1
 
 
-async def test_offline_verification_refuses_bad_input(client, factory: Factory, tmp_path: Path) -> None:
+async def test_offline_verification_refuses_bad_input(
+    client, factory: Factory, tmp_path: Path
+) -> None:
     _, _, _, cert = await h.certified(client, factory)
     token = cert["token"]
     jwks, status = await _files(client, tmp_path, token)
     head, payload, signature = token.split(".")
     altered = f"{head}.{payload[:5]}{'A' if payload[5] != 'A' else 'B'}{payload[6:]}.{signature}"
-    for bad, reason in ((altered, "bad_signature"), ("garbage", "malformed"), (f"{head}.{payload}.", "bad_signature")):
+    for bad, reason in (
+        (altered, "bad_signature"),
+        ("garbage", "malformed"),
+        (f"{head}.{payload}.", "bad_signature"),
+    ):
         result = _offline(bad, jwks, status, "--json")
         assert result.exit_code == 1, result.output
         assert json.loads(result.output)["checks"]["signature"]["reason"] == reason
@@ -85,7 +101,10 @@ async def test_offline_verification_refuses_bad_input(client, factory: Factory, 
     other_jwks = tmp_path / "other.json"
     other_jwks.write_text(json.dumps({"keys": []}), encoding="utf-8")
     unknown = _offline(token, other_jwks, status, "--json")
-    assert unknown.exit_code == 1 and json.loads(unknown.output)["checks"]["signature"]["reason"] == "unknown_key"
+    assert (
+        unknown.exit_code == 1
+        and json.loads(unknown.output)["checks"]["signature"]["reason"] == "unknown_key"
+    )
 
     assert _verify(token).exit_code == 2  # neither --jwks nor --url
     assert _verify(token, "--jwks", str(tmp_path / "missing.json")).exit_code == 2

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -124,7 +126,12 @@ async def _count(session: AsyncSession, model: Any) -> int:
 
 
 async def test_killed_after_commit_before_dispatch(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, settings: Settings, sessions
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     regulator, inst, serial = await _employed(client, factory, session, ctx)
     with Receiver() as receiver:
@@ -160,7 +167,11 @@ async def test_killed_after_commit_before_dispatch(
 
 
 async def test_killed_before_commit_leaves_nothing(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, settings: Settings
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    settings: Settings,
 ) -> None:
     regulator, inst, serial = await _employed(client, factory, session, ctx)
     await _register(client, inst, "http://127.0.0.1:9/hook")
@@ -192,20 +203,22 @@ async def test_killed_before_commit_leaves_nothing(
 
 
 async def test_dispatcher_killed_mid_delivery_is_taken_over(
-    client,
+    client: AsyncTestClient[Litestar],
     factory: Factory,
     session: AsyncSession,
     ctx: AppContext,
     settings: Settings,
-    sessions,
-    monkeypatch,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wire_hiring(monkeypatch)
     regulator, inst, serial = await _employed(client, factory, session, ctx)
     release = threading.Event()
     with Receiver(hold_first=release) as receiver:
         secret = (await _register(client, inst, receiver.url)).json()["secret"]
-        await certificates.change_status(session, ctx, regulator.principal, serial, "revoke", "核查")
+        await certificates.change_status(
+            session, ctx, regulator.principal, serial, "revoke", "核查"
+        )
         await session.commit()
         dispatcher = _start(
             settings,
@@ -221,7 +234,7 @@ async def test_dispatcher_killed_mid_delivery_is_taken_over(
             """,
             _args(regulator, serial),
         )
-        out, err = dispatcher.communicate(timeout=60)
+        _, err = dispatcher.communicate(timeout=60)
         release.set()
         assert dispatcher.returncode == -signal.SIGKILL, err
         assert len(receiver.received) == 1

@@ -9,6 +9,8 @@ from typing import Any
 import anyio.to_thread
 import pytest
 from click.testing import CliRunner
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -51,7 +53,12 @@ async def _alerts(session: AsyncSession, *, lapses: bool = False) -> list[Alert]
 
 
 async def test_expiry_through_the_recheck_is_alerted_once(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, sessions, monkeypatch
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wire_hiring(monkeypatch)
     regulator = await factory.org("regulator", region="320100")
@@ -60,7 +67,9 @@ async def test_expiry_through_the_recheck_is_alerted_once(
     person, number = await factory.practitioner(by=current)
     cert = await give_certificate(session, ctx, regulator, person)
     first = (await hire(client, previous, number)).json()
-    await client.post(f"/api/v1/employments/{first['employment_id']}/end", json={}, headers=previous.headers)
+    await client.post(
+        f"/api/v1/employments/{first['employment_id']}/end", json={}, headers=previous.headers
+    )
     assert (await hire(client, current, number)).status_code == 201
     row = await certificates.get_by_serial(session, cert.serial)
     row.valid_until = today_in_china() - timedelta(days=1)
@@ -72,7 +81,9 @@ async def test_expiry_through_the_recheck_is_alerted_once(
     assert summary.checked == 1
     assert summary.failing == 1
     alerts = await _alerts(session)
-    assert [(a.kind, a.org_id) for a in alerts] == [("certificate_expired", current.principal.org_id)]
+    assert [(a.kind, a.org_id) for a in alerts] == [
+        ("certificate_expired", current.principal.org_id)
+    ]
     # Running it again the same day changes nothing.
     again = await recheck_all(sessions, ctx, today)
     assert (again.expired, again.checked, again.failing) == (0, 1, 1)
@@ -82,7 +93,11 @@ async def test_expiry_through_the_recheck_is_alerted_once(
 
 
 async def test_recheck_catches_what_no_event_announced(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, sessions
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     # Hooks not wired: the revocation and the credit decision raise nothing by themselves.
     regulator, inst, person, number = await qualified(factory, session, ctx)
@@ -110,7 +125,12 @@ async def test_recheck_catches_what_no_event_announced(
 
 
 async def test_no_second_alert_for_what_an_event_already_announced(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, sessions, monkeypatch
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wire_hiring(monkeypatch)
     regulator = await factory.org("regulator", region="320100")
@@ -125,7 +145,12 @@ async def test_no_second_alert_for_what_an_event_already_announced(
 
 
 async def test_year_end_training_lapse(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, sessions, monkeypatch
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wire_hiring(monkeypatch)
     _, inst, person, number = await qualified(factory, session, ctx, region="320102")
@@ -153,7 +178,12 @@ async def test_year_end_training_lapse(
 
 
 async def test_cli_recheck(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, settings: Settings, monkeypatch
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, inst, _, number = await qualified(factory, session, ctx)
     assert (await hire(client, inst, number)).status_code == 201
@@ -170,7 +200,7 @@ async def test_cli_recheck(
     assert out["day"] == today_in_china().isoformat()
 
 
-async def test_job_lease_is_exclusive(sessions) -> None:
+async def test_job_lease_is_exclusive(sessions: async_sessionmaker[AsyncSession]) -> None:
     assert await scheduler.acquire_lease(sessions, "recheck", "worker-a", 60)
     assert not await scheduler.acquire_lease(sessions, "recheck", "worker-b", 60)
     assert await scheduler.acquire_lease(sessions, "recheck", "worker-a", 60)
@@ -180,7 +210,11 @@ async def test_job_lease_is_exclusive(sessions) -> None:
 
 
 async def test_background_runs_the_recheck(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, settings: Settings
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    settings: Settings,
 ) -> None:
     _, inst, _, number = await qualified(factory, session, ctx)
     assert (await hire(client, inst, number)).status_code == 201

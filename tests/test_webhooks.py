@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -62,7 +63,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 with outer.lock:
@@ -152,7 +153,9 @@ def _check_signature(secret: str, got: Received) -> None:
 # --------------------------------------------------------------------------- registration
 
 
-async def test_register_shows_the_secret_once(client, factory: Factory) -> None:
+async def test_register_shows_the_secret_once(
+    client: AsyncTestClient[Litestar], factory: Factory
+) -> None:
     inst = await factory.org("institution")
     response = await _register(client, inst, "https://hooks.example.cn/workforce")
     assert response.status_code == 200, response.text
@@ -179,14 +182,26 @@ async def test_register_shows_the_secret_once(client, factory: Factory) -> None:
         f"/api/v1/institutions/{inst.org.id}/webhook", json={"url": "https://x.example.cn/h"}
     )
     assert unauthenticated.status_code == 401
-    deleted = await client.delete(f"/api/v1/institutions/{inst.org.id}/webhook", headers=inst.headers)
+    deleted = await client.delete(
+        f"/api/v1/institutions/{inst.org.id}/webhook", headers=inst.headers
+    )
     assert deleted.status_code == 204
     gone = await client.get(f"/api/v1/institutions/{inst.org.id}/webhook", headers=inst.headers)
     assert gone.status_code == 404
 
 
-@pytest.mark.parametrize("url", ["ftp://hooks.example.cn/x", "file:///etc/passwd", "javascript:alert(1)", "https://user:pw@hooks.example.cn/"])
-async def test_only_http_or_https(client, factory: Factory, url: str) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://hooks.example.cn/x",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "https://user:pw@hooks.example.cn/",
+    ],
+)
+async def test_only_http_or_https(
+    client: AsyncTestClient[Litestar], factory: Factory, url: str
+) -> None:
     inst = await factory.org("institution")
     response = await _register(client, inst, url)
     assert response.status_code == 422
@@ -229,7 +244,9 @@ async def test_private_targets_refused_in_production(
         assert public.status_code == 200
 
 
-async def test_loopback_allowed_outside_production(client, factory: Factory) -> None:
+async def test_loopback_allowed_outside_production(
+    client: AsyncTestClient[Litestar], factory: Factory
+) -> None:
     inst = await factory.org("institution")
     assert (await _register(client, inst, "http://127.0.0.1:9/hook")).status_code == 200
 
@@ -238,7 +255,11 @@ async def test_loopback_allowed_outside_production(client, factory: Factory) -> 
 
 
 async def test_retries_with_backoff_until_delivered(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, factory_maker
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    factory_maker: async_sessionmaker[AsyncSession],
 ) -> None:
     inst = await factory.org("institution")
     with Receiver(fail_first=2) as receiver:
@@ -288,13 +309,17 @@ async def test_retries_with_backoff_until_delivered(
     assert delivery is not None
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("delivered", 3, None)
     # Attempts are insert-only.
-    with pytest.raises(Exception):  # noqa: B017,PT011 - the driver's own error type
+    with pytest.raises(Exception):  # noqa: B017 - the driver's own error type
         await session.execute(text("UPDATE webhook_attempts SET status_code = 200"))
     await session.rollback()
 
 
 async def test_gives_up_after_the_last_retry(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, factory_maker
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    factory_maker: async_sessionmaker[AsyncSession],
 ) -> None:
     inst = await factory.org("institution")
     with Receiver(fail_first=100, fail_status=500) as receiver:
@@ -315,7 +340,12 @@ async def test_gives_up_after_the_last_retry(
 
 
 async def test_timeouts_redirects_and_refused_connections(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, settings: Settings, factory_maker
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    settings: Settings,
+    factory_maker: async_sessionmaker[AsyncSession],
 ) -> None:
     fast = AppContext(
         settings=dataclasses.replace(settings, webhook_timeout_seconds=0.2),
@@ -348,7 +378,11 @@ async def test_timeouts_redirects_and_refused_connections(
 
 
 async def test_concurrent_dispatchers_deliver_each_once(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, factory_maker
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    factory_maker: async_sessionmaker[AsyncSession],
 ) -> None:
     inst = await factory.org("institution")
     with Receiver() as receiver:
@@ -362,7 +396,11 @@ async def test_concurrent_dispatchers_deliver_each_once(
 
 
 async def test_removed_webhook_cancels_pending(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, factory_maker
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    factory_maker: async_sessionmaker[AsyncSession],
 ) -> None:
     inst = await factory.org("institution")
     await _register(client, inst, "http://127.0.0.1:9/hook")
@@ -377,12 +415,12 @@ async def test_removed_webhook_cancels_pending(
 
 
 async def test_a_revocation_reaches_the_receiver(
-    client,
+    client: AsyncTestClient[Litestar],
     factory: Factory,
     session: AsyncSession,
     ctx: AppContext,
-    factory_maker,
-    monkeypatch,
+    factory_maker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wire_hiring(monkeypatch)
     regulator = await factory.org("regulator", region="320100")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 import advanced_alchemy.types.datetime
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0003'

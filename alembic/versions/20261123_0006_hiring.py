@@ -10,7 +10,7 @@ refuses UPDATE and DELETE on them (SQLite ``RAISE(ABORT)``, PostgreSQL a plpgsql
 
 from __future__ import annotations
 
-from collections.abc import Sequence  # noqa: TC003 - the Alembic template's annotations
+from collections.abc import Sequence
 
 import advanced_alchemy.types.datetime
 import sqlalchemy as sa

@@ -37,7 +37,12 @@ async def capture(session: Any, ctx: Any, **kwargs: Any) -> None:
 async def setup(
     factory: Factory,
     *,
-    certificate_types: tuple[str, ...] = ("caregiver_post", "director_post", "baoyushi", "1x_infant_care"),
+    certificate_types: tuple[str, ...] = (
+        "caregiver_post",
+        "director_post",
+        "baoyushi",
+        "1x_infant_care",
+    ),
     categories: tuple[str, ...] = ("caregiver_round", "director_round", "skills", "ethics"),
     accredit_base: bool = True,
 ) -> tuple[Actor, Actor]:

@@ -15,6 +15,8 @@ import pytest
 from joserfc import jwt as jose_jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,7 +97,9 @@ async def change_certificate(
     session: AsyncSession, ctx: AppContext, regulator: Actor, serial: str, action: str
 ) -> None:
     """Revoke, suspend or reinstate through the certificates service (emits the hook)."""
-    await certificates.change_status(session, ctx, regulator.principal, serial, action, "核查发现问题")
+    await certificates.change_status(
+        session, ctx, regulator.principal, serial, action, "核查发现问题"
+    )
     await session.commit()
 
 
@@ -157,7 +161,7 @@ def codes(body: dict[str, Any]) -> list[str]:
 
 def jwks_verify(jwks: dict[str, Any], token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify a compact JWS with only the published JWK Set (joserfc, independent of us)."""
-    keys = KeySet.import_key_set(jwks)
+    keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]  # a parsed JWK Set document
     with warnings.catch_warnings():
         # joserfc flags the polymorphic "EdDSA" name (RFC 9864); the contract fixes it.
         warnings.simplefilter("ignore", SecurityWarning)
@@ -169,7 +173,7 @@ def jwks_verify(jwks: dict[str, Any], token: str) -> tuple[dict[str, Any], dict[
 
 
 async def test_admitted_and_receipt_verifies_with_only_the_jwks(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext
+    client: AsyncTestClient[Litestar], factory: Factory, session: AsyncSession, ctx: AppContext
 ) -> None:
     _, inst, person, number = await qualified(factory, session, ctx)
     response = await check(client, inst, number)
@@ -213,12 +217,12 @@ async def test_admitted_and_receipt_verifies_with_only_the_jwks(
     # A tampered receipt fails.
     head, payload, sig = body["receipt"].split(".")
     forged = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1]
-    with pytest.raises(Exception):  # noqa: B017,PT011 - joserfc raises its own error types
+    with pytest.raises(Exception):  # noqa: B017 - joserfc raises its own error types
         jwks_verify(jwks, f"{head}.{forged}.{sig}")
 
 
 async def test_not_registered_is_a_denial_not_a_404(
-    client, factory: Factory, caplog_all: pytest.LogCaptureFixture
+    client: AsyncTestClient[Litestar], factory: Factory, caplog_all: pytest.LogCaptureFixture
 ) -> None:
     inst = await factory.org("institution")
     number = factory.id_number()
@@ -233,7 +237,7 @@ async def test_not_registered_is_a_denial_not_a_404(
     assert number not in caplog_all.text
 
 
-async def test_no_valid_certificate(client, factory: Factory) -> None:
+async def test_no_valid_certificate(client: AsyncTestClient[Litestar], factory: Factory) -> None:
     inst = await factory.org("institution")
     _, number = await factory.practitioner(by=inst)
     body = (await check(client, inst, number)).json()
@@ -249,7 +253,12 @@ async def test_no_valid_certificate(client, factory: Factory) -> None:
     [("revoke", "certificate_revoked"), ("suspend", "certificate_suspended")],
 )
 async def test_certificate_revoked_or_suspended(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, action: str, code: str
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    action: str,
+    code: str,
 ) -> None:
     regulator = await factory.org("regulator", region="320100")
     inst = await factory.org("institution")
@@ -263,7 +272,7 @@ async def test_certificate_revoked_or_suspended(
 
 
 async def test_certificate_expired(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext
+    client: AsyncTestClient[Litestar], factory: Factory, session: AsyncSession, ctx: AppContext
 ) -> None:
     regulator = await factory.org("regulator", region="320100")
     inst = await factory.org("institution")
@@ -275,8 +284,10 @@ async def test_certificate_expired(
     assert codes(body) == ["certificate_expired"]
 
 
-async def test_banned(client, factory: Factory, session: AsyncSession, ctx: AppContext) -> None:
-    regulator, inst, person, number = await qualified(factory, session, ctx)
+async def test_banned(
+    client: AsyncTestClient[Litestar], factory: Factory, session: AsyncSession, ctx: AppContext
+) -> None:
+    regulator, inst, _, number = await qualified(factory, session, ctx)
     await record_ban(client, regulator, number)
     response = await check(client, inst, number)
     body = response.json()
@@ -291,7 +302,9 @@ async def test_banned(client, factory: Factory, session: AsyncSession, ctx: AppC
     assert claims["ledger_checkpoint"]["size"] >= 1
 
 
-async def test_banned_even_when_not_registered(client, factory: Factory) -> None:
+async def test_banned_even_when_not_registered(
+    client: AsyncTestClient[Litestar], factory: Factory
+) -> None:
     regulator = await factory.org("regulator", region="320100")
     inst = await factory.org("institution")
     number = factory.id_number()
@@ -301,7 +314,7 @@ async def test_banned_even_when_not_registered(client, factory: Factory) -> None
 
 
 async def test_credit_joint_punishment(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext
+    client: AsyncTestClient[Litestar], factory: Factory, session: AsyncSession, ctx: AppContext
 ) -> None:
     regulator, inst, person, number = await qualified(factory, session, ctx)
     await punish(client, regulator, person.id)
@@ -310,7 +323,9 @@ async def test_credit_joint_punishment(
     assert codes(body) == ["credit_joint_punishment"]
 
 
-async def test_unknown_position_and_invalid_id_number(client, factory: Factory) -> None:
+async def test_unknown_position_and_invalid_id_number(
+    client: AsyncTestClient[Litestar], factory: Factory
+) -> None:
     inst = await factory.org("institution")
     _, number = await factory.practitioner(by=inst)
     response = await check(client, inst, number, "astronaut")
@@ -326,7 +341,7 @@ async def test_unknown_position_and_invalid_id_number(client, factory: Factory) 
 
 
 async def test_every_check_is_stored_and_access_logged(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext
+    client: AsyncTestClient[Litestar], factory: Factory, session: AsyncSession, ctx: AppContext
 ) -> None:
     _, inst, person, number = await qualified(factory, session, ctx)
     await check(client, inst, number)
@@ -334,7 +349,9 @@ async def test_every_check_is_stored_and_access_logged(
     rows = list((await session.scalars(select(AdmissionCheck))).all())
     assert sorted(r.decision for r in rows) == ["admitted", "denied"]
     logged = list(
-        (await session.scalars(select(AccessLog).where(AccessLog.action == "admission_check"))).all()
+        (
+            await session.scalars(select(AccessLog).where(AccessLog.action == "admission_check"))
+        ).all()
     )
     assert {(r.practitioner_id, r.outcome) for r in logged} == {
         (person.id, "admitted"),
@@ -342,16 +359,16 @@ async def test_every_check_is_stored_and_access_logged(
     }
     assert {r.route for r in logged} == {"POST /api/v1/admission-checks"}
     # Insert-only: the database refuses to change a stored check.
-    with pytest.raises(Exception):  # noqa: B017,PT011 - the driver's own error type
+    with pytest.raises(Exception):  # noqa: B017 - the driver's own error type
         await session.execute(text("UPDATE admission_checks SET decision = 'admitted'"))
     await session.rollback()
-    with pytest.raises(Exception):  # noqa: B017,PT011
+    with pytest.raises(Exception):  # noqa: B017
         await session.execute(text("DELETE FROM admission_checks"))
     await session.rollback()
 
 
 async def test_get_check_visibility(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext
+    client: AsyncTestClient[Litestar], factory: Factory, session: AsyncSession, ctx: AppContext
 ) -> None:
     _, inst, _, number = await qualified(factory, session, ctx, region="320102")
     other = await factory.org("institution", region="320102")
@@ -369,7 +386,7 @@ async def test_get_check_visibility(
     assert (await client.get(url, headers=base.headers)).status_code == 403
 
 
-async def test_auth_and_roles(client, factory: Factory) -> None:
+async def test_auth_and_roles(client: AsyncTestClient[Litestar], factory: Factory) -> None:
     body = {"id_number": factory.id_number(), "position": "caregiver"}
     response = await client.post("/api/v1/admission-checks", json=body)
     assert response.status_code == 401
@@ -381,7 +398,7 @@ async def test_auth_and_roles(client, factory: Factory) -> None:
         assert response.json()["type"] == "urn:workforce:role_not_allowed"
 
 
-async def test_unknown_fields_refused(client, factory: Factory) -> None:
+async def test_unknown_fields_refused(client: AsyncTestClient[Litestar], factory: Factory) -> None:
     inst = await factory.org("institution")
     response = await client.post(
         "/api/v1/admission-checks",

@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,7 +50,11 @@ async def _employed_twice(
 
 
 async def test_revocation_alerts_the_current_employer_only(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, monkeypatch
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wire_hiring(monkeypatch)
     regulator, previous, current, person, number, serial = await _employed_twice(
@@ -76,7 +82,11 @@ async def test_revocation_alerts_the_current_employer_only(
 
 
 async def test_ban_alerts_the_current_employer_only(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, monkeypatch
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wire_hiring(monkeypatch)
     regulator, previous, current, _, number, _ = await _employed_twice(
@@ -91,7 +101,11 @@ async def test_ban_alerts_the_current_employer_only(
 
 
 async def test_expiry_alerts_the_current_employer_only(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, monkeypatch
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wire_hiring(monkeypatch)
     _, previous, current, person, _, serial = await _employed_twice(client, factory, session, ctx)
@@ -112,7 +126,11 @@ async def test_expiry_alerts_the_current_employer_only(
 
 
 async def test_suspension_of_one_of_two_certificates_says_still_qualified(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, monkeypatch
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wire_hiring(monkeypatch)
     regulator = await factory.org("regulator", region="320100")
@@ -131,7 +149,11 @@ async def test_suspension_of_one_of_two_certificates_says_still_qualified(
 
 
 async def test_list_filter_ack_and_visibility(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, monkeypatch
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wire_hiring(monkeypatch)
     regulator, _, current, _, _, serial = await _employed_twice(client, factory, session, ctx)
@@ -169,7 +191,11 @@ async def test_list_filter_ack_and_visibility(
 
 
 async def test_alert_and_delivery_share_the_change_transaction(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, monkeypatch
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wire_hiring(monkeypatch)
     regulator, _, current, _, _, serial = await _employed_twice(client, factory, session, ctx)

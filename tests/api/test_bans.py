@@ -62,7 +62,9 @@ def _problem(response: Any, status: int, code: str) -> None:
     body = response.json()
     assert {"type", "title", "status", "detail", "reasons"} <= set(body)
     assert body["status"] == status
-    assert code in [reason["code"] for reason in body["reasons"]] or body["type"].endswith(code), body
+    assert code in [reason["code"] for reason in body["reasons"]] or body["type"].endswith(code), (
+        body
+    )
 
 
 async def _verify_proof(client: Any, body: dict[str, Any]) -> None:
@@ -90,7 +92,10 @@ async def test_record_ban_with_managers_in_one_request(
         "/api/v1/bans",
         json=_body(
             number,
-            managers=[{"id_number": managers[0]}, {"id_number": managers[1], "reason_code": "neglect"}],
+            managers=[
+                {"id_number": managers[0]},
+                {"id_number": managers[1], "reason_code": "neglect"},
+            ],
         ),
         headers=regulator.headers,
     )
@@ -99,7 +104,11 @@ async def test_record_ban_with_managers_in_one_request(
     assert body["seq"] == 0 and body["tree_size"] == 3
     assert [e["seq"] for e in body["entries"]] == [0, 1, 2]
     assert [e["role"] for e in body["entries"]] == ["subject", "manager", "manager"]
-    assert [e["reason_code"] for e in body["entries"]] == ["child_abuse", "responsible_manager", "neglect"]
+    assert [e["reason_code"] for e in body["entries"]] == [
+        "child_abuse",
+        "responsible_manager",
+        "neglect",
+    ]
     assert body["entries"][0]["practitioner_id"] == str(person.id)
     assert body["entries"][1]["practitioner_id"] is None
     assert body["entries"][0]["id_number_masked"] == idnumber.mask(number)
@@ -149,7 +158,9 @@ async def test_fixed_term_ban(client: Any, factory: Factory) -> None:
     until = date.today() + timedelta(days=3 * 365)
     response = await client.post(
         "/api/v1/bans",
-        json=_body(factory.id_number("320102"), kind="fixed_term", until=str(until), reason_code="violence"),
+        json=_body(
+            factory.id_number("320102"), kind="fixed_term", until=str(until), reason_code="violence"
+        ),
         headers=regulator.headers,
     )
     assert response.status_code == 201, response.text
@@ -166,7 +177,9 @@ async def test_idempotency_key_replays_and_changes_nothing(client: Any, factory:
     assert again.json() == first.json()
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert await _size(client) == 1
-    other = await client.post("/api/v1/bans", json=_body(factory.id_number("320102")), headers=headers)
+    other = await client.post(
+        "/api/v1/bans", json=_body(factory.id_number("320102")), headers=headers
+    )
     _problem(other, 409, "idempotency_key_reused")
     assert await _size(client) == 1
 
@@ -241,7 +254,9 @@ async def test_roles_and_authentication(client: Any, factory: Factory) -> None:
     number = factory.id_number("320102")
     _problem(await client.post("/api/v1/bans", json=_body(number)), 401, "unauthorized")
     _problem(
-        await client.post("/api/v1/bans", json=_body(number), headers={"Authorization": "Bearer x.y.z"}),
+        await client.post(
+            "/api/v1/bans", json=_body(number), headers={"Authorization": "Bearer x.y.z"}
+        ),
         401,
         "unauthorized",
     )
@@ -262,20 +277,28 @@ async def test_roles_and_authentication(client: Any, factory: Factory) -> None:
         )
     for actor in (base, admin):
         _problem(
-            await client.post("/api/v1/bans/check", json={"id_number": number}, headers=actor.headers),
+            await client.post(
+                "/api/v1/bans/check", json={"id_number": number}, headers=actor.headers
+            ),
             403,
             "role_not_allowed",
         )
     _problem(
-        await client.post("/api/v1/bans/0/correction", json={"effect": "quashed", "decision_ref": "x"}),
+        await client.post(
+            "/api/v1/bans/0/correction", json={"effect": "quashed", "decision_ref": "x"}
+        ),
         401,
         "unauthorized",
     )
-    _problem(await client.post("/api/v1/bans/check", json={"id_number": number}), 401, "unauthorized")
+    _problem(
+        await client.post("/api/v1/bans/check", json={"id_number": number}), 401, "unauthorized"
+    )
 
 
 async def _record(client: Any, regulator: Actor, number: str, **extra: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/bans", json=_body(number, **extra), headers=regulator.headers)
+    response = await client.post(
+        "/api/v1/bans", json=_body(number, **extra), headers=regulator.headers
+    )
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -288,19 +311,39 @@ async def test_corrections(client: Any, factory: Factory) -> None:
     until = date.today() + timedelta(days=200)
     amended = await client.post(
         "/api/v1/bans/0/correction",
-        json={"effect": "amended", "decision_ref": "(2026)苏01行终3号", "kind": "fixed_term", "until": str(until)},
+        json={
+            "effect": "amended",
+            "decision_ref": "(2026)苏01行终3号",
+            "kind": "fixed_term",
+            "until": str(until),
+        },
         headers=regulator.headers,
     )
     assert amended.status_code == 201, amended.text
     body = amended.json()
     assert (body["seq"], body["corrects"], body["effect"]) == (1, 0, "amended")
-    assert body["status"] == {"banned": True, "kind": "fixed_term", "since": body["status"]["since"], "until": str(until)}
+    assert body["status"] == {
+        "banned": True,
+        "kind": "fixed_term",
+        "since": body["status"]["since"],
+        "until": str(until),
+    }
     await _verify_proof(client, body)
-    correction = parse_entry(base64.b64decode((await client.get("/ledger/entries", params={"start": 1})).json()["entries"][0]["leaf"]))
+    correction = parse_entry(
+        base64.b64decode(
+            (await client.get("/ledger/entries", params={"start": 1})).json()["entries"][0]["leaf"]
+        )
+    )
     assert correction.type == "correction" and correction.corrects is not None
-    assert correction.corrects.seq == 0 and correction.corrects.leaf_hash == base64.b64decode(
-        (await client.get("/ledger/entries", params={"start": 0, "end": 0})).json()["entries"][0]["leaf_hash"]
-    ).hex()
+    assert (
+        correction.corrects.seq == 0
+        and correction.corrects.leaf_hash
+        == base64.b64decode(
+            (await client.get("/ledger/entries", params={"start": 0, "end": 0})).json()["entries"][
+                0
+            ]["leaf_hash"]
+        ).hex()
+    )
     quashed = await client.post(
         "/api/v1/bans/0/correction",
         json={"effect": "quashed", "decision_ref": "(2027)最高法行再2号"},
@@ -308,7 +351,11 @@ async def test_corrections(client: Any, factory: Factory) -> None:
     )
     assert quashed.status_code == 201
     assert quashed.json()["status"]["banned"] is False
-    assert [(n, kw["effect"], kw["seq"], kw["practitioner_id"]) for n, kw in EVENTS if n == "ban_corrected"] == [
+    assert [
+        (n, kw["effect"], kw["seq"], kw["practitioner_id"])
+        for n, kw in EVENTS
+        if n == "ban_corrected"
+    ] == [
         ("ban_corrected", "amended", 1, person.id),
         ("ban_corrected", "quashed", 2, person.id),
     ]
@@ -326,15 +373,60 @@ async def test_corrections(client: Any, factory: Factory) -> None:
 @pytest.mark.parametrize(
     ("path", "body", "status", "code"),
     [
-        ("/api/v1/bans/7/correction", {"effect": "quashed", "decision_ref": "x"}, 404, "entry_not_found"),
-        ("/api/v1/bans/99999999999999999999/correction", {"effect": "quashed", "decision_ref": "x"}, 404, "entry_not_found"),
-        ("/api/v1/bans/1/correction", {"effect": "quashed", "decision_ref": "x"}, 422, "correction_of_correction"),
-        ("/api/v1/bans/0/correction", {"effect": "amended", "decision_ref": "x"}, 422, "kind_required"),
-        ("/api/v1/bans/0/correction", {"effect": "quashed", "decision_ref": "x", "kind": "lifetime"}, 422, "kind_not_allowed"),
-        ("/api/v1/bans/0/correction", {"effect": "amended", "decision_ref": "x", "kind": "fixed_term"}, 422, "until_required"),
-        ("/api/v1/bans/0/correction", {"effect": "amended", "decision_ref": "x", "kind": "fixed_term", "until": "2000-01-01"}, 422, "until_in_past"),
-        ("/api/v1/bans/0/correction", {"effect": "amended", "decision_ref": " ", "kind": "lifetime"}, 422, "invalid_reference"),
-        ("/api/v1/bans/0/correction", {"effect": "erased", "decision_ref": "x"}, 400, "validation_failed"),
+        (
+            "/api/v1/bans/7/correction",
+            {"effect": "quashed", "decision_ref": "x"},
+            404,
+            "entry_not_found",
+        ),
+        (
+            "/api/v1/bans/99999999999999999999/correction",
+            {"effect": "quashed", "decision_ref": "x"},
+            404,
+            "entry_not_found",
+        ),
+        (
+            "/api/v1/bans/1/correction",
+            {"effect": "quashed", "decision_ref": "x"},
+            422,
+            "correction_of_correction",
+        ),
+        (
+            "/api/v1/bans/0/correction",
+            {"effect": "amended", "decision_ref": "x"},
+            422,
+            "kind_required",
+        ),
+        (
+            "/api/v1/bans/0/correction",
+            {"effect": "quashed", "decision_ref": "x", "kind": "lifetime"},
+            422,
+            "kind_not_allowed",
+        ),
+        (
+            "/api/v1/bans/0/correction",
+            {"effect": "amended", "decision_ref": "x", "kind": "fixed_term"},
+            422,
+            "until_required",
+        ),
+        (
+            "/api/v1/bans/0/correction",
+            {"effect": "amended", "decision_ref": "x", "kind": "fixed_term", "until": "2000-01-01"},
+            422,
+            "until_in_past",
+        ),
+        (
+            "/api/v1/bans/0/correction",
+            {"effect": "amended", "decision_ref": " ", "kind": "lifetime"},
+            422,
+            "invalid_reference",
+        ),
+        (
+            "/api/v1/bans/0/correction",
+            {"effect": "erased", "decision_ref": "x"},
+            400,
+            "validation_failed",
+        ),
     ],
 )
 async def test_bad_corrections_are_refused_and_change_nothing(
@@ -383,23 +475,41 @@ async def test_check_tells_an_institution_no_more_and_logs_every_check(
     unregistered = factory.id_number("320102")
     clean = factory.id_number("320102")
     await _record(client, regulator, registered)
-    await _record(client, regulator, unregistered, kind="fixed_term", until=str(date.today() + timedelta(days=9)))
+    await _record(
+        client,
+        regulator,
+        unregistered,
+        kind="fixed_term",
+        until=str(date.today() + timedelta(days=9)),
+    )
     texts = []
-    for number, banned, kind in ((registered, True, "lifetime"), (unregistered, True, "fixed_term"), (clean, False, None)):
-        response = await client.post("/api/v1/bans/check", json={"id_number": number}, headers=institution.headers)
+    for number, banned, kind in (
+        (registered, True, "lifetime"),
+        (unregistered, True, "fixed_term"),
+        (clean, False, None),
+    ):
+        response = await client.post(
+            "/api/v1/bans/check", json={"id_number": number}, headers=institution.headers
+        )
         assert response.status_code == 200, response.text
         assert response.headers["cache-control"] == "no-store"
         body = response.json()
         assert set(body) == {"banned", "kind", "since", "until", "receipt"}
         assert (body["banned"], body["kind"]) == (banned, kind)
         texts.append(response.text)
-    regulator_view = await client.post("/api/v1/bans/check", json={"id_number": registered}, headers=regulator.headers)
+    regulator_view = await client.post(
+        "/api/v1/bans/check", json={"id_number": registered}, headers=regulator.headers
+    )
     assert regulator_view.json()["entries"] == [0]
     texts.append(regulator_view.text)
     for number in (registered, unregistered, clean):
         assert all(number not in text for text in texts)
         assert number not in caplog_all.text.replace(idnumber.mask(number), "")
-    rows = (await session.scalars(select(AccessLog).where(AccessLog.action == "ban_check").order_by(AccessLog.id))).all()
+    rows = (
+        await session.scalars(
+            select(AccessLog).where(AccessLog.action == "ban_check").order_by(AccessLog.id)
+        )
+    ).all()
     assert [(r.practitioner_id, r.outcome, r.route) for r in rows] == [
         (person.id, "banned", "POST /api/v1/bans/check"),
         (None, "banned", "POST /api/v1/bans/check"),
@@ -412,6 +522,8 @@ async def test_check_tells_an_institution_no_more_and_logs_every_check(
 async def test_check_refuses_an_invalid_number(client: Any, factory: Factory) -> None:
     institution = await factory.org("institution")
     bad = factory.id_number("320102")[:-1] + "Z"
-    response = await client.post("/api/v1/bans/check", json={"id_number": bad}, headers=institution.headers)
+    response = await client.post(
+        "/api/v1/bans/check", json={"id_number": bad}, headers=institution.headers
+    )
     _problem(response, 422, "invalid_id_number")
     assert bad not in response.text

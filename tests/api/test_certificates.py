@@ -25,6 +25,12 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
+def keys_dir(tmp_path):
+    """Keys of this test only: the key-rotation tests must not rotate everyone's keyring."""
+    return tmp_path / "keys"
+
+
+@pytest.fixture
 def capture_events(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
     monkeypatch.setitem(
         hooks.SUBSCRIBERS, "certificate_status_changed", ("tests.api.cert_helpers:capture",)
@@ -63,9 +69,9 @@ async def test_boundary_119_9_refused_120_0_issued(client, factory: Factory, ctx
     assert number not in issued.text
     today = today_in_china()
     assert cert["valid_from"] == today.isoformat()
-    assert cert["valid_until"] == (
-        today.replace(year=today.year + 3) - timedelta(days=1)
-    ).isoformat()
+    assert (
+        cert["valid_until"] == (today.replace(year=today.year + 3) - timedelta(days=1)).isoformat()
+    )
     assert cert["serial"].startswith("TY-") and len(cert["serial"]) == 32
     assert cert["verify_url"].endswith(f"/verify/{cert['serial']}")
     assert cert["qr"]["svg_url"].endswith(f"/api/v1/certificates/{cert['serial']}/qr.svg")
@@ -110,7 +116,10 @@ async def test_skills_window_counts_only_the_last_24_months(client, factory: Fac
     assert level4.status_code == 201, level4.text
     # a holder of level 4 asked for level 5 again: already held
     again = await h.issue(client, base, person.id, "baoyushi", "5")
-    assert again.status_code == 409 and again.json()["type"] == "urn:workforce:certificate_already_held"
+    assert (
+        again.status_code == 409
+        and again.json()["type"] == "urn:workforce:certificate_already_held"
+    )
 
 
 @pytest.mark.parametrize(
@@ -226,13 +235,17 @@ async def test_renewal_window(client, factory: Factory) -> None:
 # --- the token ---------------------------------------------------------------------------------
 
 
-async def test_token_verifies_with_an_independent_library_and_only_the_jwks(client, factory: Factory) -> None:
+async def test_token_verifies_with_an_independent_library_and_only_the_jwks(
+    client, factory: Factory
+) -> None:
     _, _, _, cert = await h.certified(client, factory)
     jwks = (await client.get("/.well-known/jwks.json")).json()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=SecurityWarning)  # EdDSA deprecated by RFC 9864
         decoded = jose_jwt.decode(cert["token"], KeySet.import_key_set(jwks), algorithms=["EdDSA"])
-    jose_jwt.JWTClaimsRegistry(exp={"essential": True}, nbf={"essential": True}).validate(decoded.claims)
+    jose_jwt.JWTClaimsRegistry(exp={"essential": True}, nbf={"essential": True}).validate(
+        decoded.claims
+    )
     assert decoded.header["typ"] == "vc+jwt" and decoded.header["cty"] == "vc"
     assert decoded.header["kid"] in {k["kid"] for k in jwks["keys"]}
     vc = decoded.claims
@@ -247,11 +260,13 @@ async def test_token_verifies_with_an_independent_library_and_only_the_jwks(clie
     assert set(purposes) == {"revocation", "suspension"}
     for entry in purposes.values():
         assert entry["type"] == "BitstringStatusListEntry"
-        assert entry["statusListCredential"].startswith("http://127.0.0.1:8000/api/v1/status-lists/")
+        assert entry["statusListCredential"].startswith(
+            "http://127.0.0.1:8000/api/v1/status-lists/"
+        )
     # tampering with one byte of the payload breaks the signature for the independent library too
     head, payload, signature = cert["token"].split(".")
     tampered = f"{head}.{payload[:-2]}{'A' if payload[-2] != 'A' else 'B'}{payload[-1]}.{signature}"
-    with warnings.catch_warnings(), pytest.raises(Exception):  # noqa: B017, PT011
+    with warnings.catch_warnings(), pytest.raises(Exception):  # noqa: B017
         warnings.filterwarnings("ignore", category=SecurityWarning)
         jose_jwt.decode(tampered, KeySet.import_key_set(jwks), algorithms=["EdDSA"])
 
@@ -266,7 +281,10 @@ async def test_public_view_masks_the_holder(client, factory: Factory) -> None:
     body = response.json()
     assert body["status"] == "valid" and body["status_label"] == "有效"
     assert body["holder"]["id_number_masked"] == person.id_masked
-    assert body["holder"]["name_masked"] != person.name and body["holder"]["name_masked"][0] == person.name[0]
+    assert (
+        body["holder"]["name_masked"] != person.name
+        and body["holder"]["name_masked"][0] == person.name[0]
+    )
     assert "token" not in body and person.name not in response.text
     assert body["issuer_name"] == base.org.name
     # a person retyping the serial in lower case, with O for 0 and without dashes still finds it
@@ -298,21 +316,36 @@ async def test_revoke_suspend_reinstate(client, factory: Factory, capture_events
     regulator, base, person, cert = await h.certified(client, factory)
     url = f"/api/v1/certificates/{cert['serial']}/revocation"
 
-    suspended = await client.post(url, json={"action": "suspend", "reason": "投诉核查中"}, headers=regulator.headers)
+    suspended = await client.post(
+        url, json={"action": "suspend", "reason": "投诉核查中"}, headers=regulator.headers
+    )
     assert suspended.status_code == 200, suspended.text
     assert suspended.json()["status"] == "suspended"
-    twice = await client.post(url, json={"action": "suspend", "reason": "x"}, headers=regulator.headers)
-    assert twice.status_code == 409 and twice.json()["type"] == "urn:workforce:certificate_already_suspended"
-    reinstated = await client.post(url, json={"action": "reinstate", "reason": "核查完毕"}, headers=regulator.headers)
+    twice = await client.post(
+        url, json={"action": "suspend", "reason": "x"}, headers=regulator.headers
+    )
+    assert (
+        twice.status_code == 409
+        and twice.json()["type"] == "urn:workforce:certificate_already_suspended"
+    )
+    reinstated = await client.post(
+        url, json={"action": "reinstate", "reason": "核查完毕"}, headers=regulator.headers
+    )
     assert reinstated.json()["status"] == "valid"
-    not_suspended = await client.post(url, json={"action": "reinstate", "reason": "x"}, headers=regulator.headers)
+    not_suspended = await client.post(
+        url, json={"action": "reinstate", "reason": "x"}, headers=regulator.headers
+    )
     assert not_suspended.status_code == 409
     assert not_suspended.json()["type"] == "urn:workforce:certificate_not_suspended"
 
-    revoked = await client.post(url, json={"action": "revoke", "reason": "弄虚作假"}, headers=regulator.headers)
+    revoked = await client.post(
+        url, json={"action": "revoke", "reason": "弄虚作假"}, headers=regulator.headers
+    )
     assert revoked.json()["status"] == "revoked"
     for action in ("reinstate", "suspend", "revoke"):
-        final = await client.post(url, json={"action": action, "reason": "x"}, headers=regulator.headers)
+        final = await client.post(
+            url, json={"action": action, "reason": "x"}, headers=regulator.headers
+        )
         assert final.status_code == 409
         assert final.json()["type"] == "urn:workforce:certificate_revoked_final"
     public = await client.get(f"/api/v1/certificates/{cert['serial']}")
@@ -320,17 +353,27 @@ async def test_revoke_suspend_reinstate(client, factory: Factory, capture_events
 
     rows = (
         await factory.session.scalars(
-            select(CertificateEvent).join(Certificate).where(Certificate.serial == cert["serial"]).order_by(CertificateEvent.id)
+            select(CertificateEvent)
+            .join(Certificate)
+            .where(Certificate.serial == cert["serial"])
+            .order_by(CertificateEvent.id)
         )
     ).all()
     assert [(r.action, r.status) for r in rows] == [
-        ("issue", "valid"), ("suspend", "suspended"), ("reinstate", "valid"), ("revoke", "revoked")
+        ("issue", "valid"),
+        ("suspend", "suspended"),
+        ("reinstate", "valid"),
+        ("revoke", "revoked"),
     ]
     assert rows[-1].reason == "弄虚作假" and rows[-1].actor_org_id == regulator.org.id
     assert [(e["status"], e["reason"]) for e in capture_events] == [
-        ("suspended", "投诉核查中"), ("valid", "核查完毕"), ("revoked", "弄虚作假")
+        ("suspended", "投诉核查中"),
+        ("valid", "核查完毕"),
+        ("revoked", "弄虚作假"),
     ]
-    assert all(e["practitioner_id"] == person.id and e["serial"] == cert["serial"] for e in capture_events)
+    assert all(
+        e["practitioner_id"] == person.id and e["serial"] == cert["serial"] for e in capture_events
+    )
     del base
 
 
@@ -374,19 +417,36 @@ async def test_ban_revokes_every_certificate(client, factory: Factory, ctx, capt
     assert suspended.status_code == 200
     capture_events.clear()
     await service.on_ban_recorded(
-        factory.session, ctx, id_number="(not used)", practitioner_id=person.id,
-        kind="lifetime", until=None, seq=7, reason_code="child_abuse",
+        factory.session,
+        ctx,
+        id_number="(not used)",
+        practitioner_id=person.id,
+        kind="lifetime",
+        until=None,
+        seq=7,
+        reason_code="child_abuse",
     )
     await factory.session.commit()
     held = await service.held_certificates(factory.session, person.id, today_in_china())
-    assert held == [HeldCert(cert_type="caregiver_post", status="revoked"), HeldCert(cert_type="director_post", status="revoked")]
+    assert held == [
+        HeldCert(cert_type="caregiver_post", status="revoked"),
+        HeldCert(cert_type="director_post", status="revoked"),
+    ]
     assert sorted((e["serial"], e["status"], e["reason"]) for e in capture_events) == sorted(
         [(first["serial"], "revoked", "banned"), (second.json()["serial"], "revoked", "banned")]
     )
     verdict = await client.post("/api/v1/certificates/verify", json={"token": first["token"]})
     assert verdict.json()["verdict"] == "revoked"
     # a ban on someone who is not registered changes nothing
-    await service.on_ban_recorded(factory.session, ctx, id_number="x", practitioner_id=None, kind="lifetime", until=None, seq=8)
+    await service.on_ban_recorded(
+        factory.session,
+        ctx,
+        id_number="x",
+        practitioner_id=None,
+        kind="lifetime",
+        until=None,
+        seq=8,
+    )
 
 
 async def test_expiry(client, factory: Factory, ctx, capture_events) -> None:
@@ -401,14 +461,23 @@ async def test_expiry(client, factory: Factory, ctx, capture_events) -> None:
     await factory.session.commit()
     assert await service.expire_due(factory.session, ctx, after + timedelta(days=1)) == 0
     assert capture_events == [
-        {"practitioner_id": person.id, "serial": cert["serial"], "status": "expired", "reason": "validity_ended"}
+        {
+            "practitioner_id": person.id,
+            "serial": cert["serial"],
+            "status": "expired",
+            "reason": "validity_ended",
+        }
     ]
     held = await service.held_certificates(factory.session, person.id, after)
     assert held == [HeldCert(cert_type="caregiver_post", status="expired")]
     assert await service.certificate_holding_rate(factory.session, [person.id], after) == (0, 1)
-    assert await service.certificate_holding_rate(factory.session, [person.id, uuid.uuid4()], last_day) == (1, 2)
+    assert await service.certificate_holding_rate(
+        factory.session, [person.id, uuid.uuid4()], last_day
+    ) == (1, 2)
     # the token itself carries validUntil: offline verification says expired on the next day
-    verdict = await service.verify_token(factory.session, ctx, cert["token"], service.end_of_day(last_day))
+    verdict = await service.verify_token(
+        factory.session, ctx, cert["token"], service.end_of_day(last_day)
+    )
     assert verdict.verdict == "expired"
     assert verdict.checks.expiry.reason == "expired"
 
@@ -416,7 +485,9 @@ async def test_expiry(client, factory: Factory, ctx, capture_events) -> None:
 async def test_held_certificates_many(client, factory: Factory) -> None:
     _, base, person, _ = await h.certified(client, factory)
     other, _ = await factory.practitioner(by=base)
-    found = await service.held_certificates_many(factory.session, [person.id, other.id], today_in_china())
+    found = await service.held_certificates_many(
+        factory.session, [person.id, other.id], today_in_china()
+    )
     assert found == {person.id: [HeldCert(cert_type="caregiver_post", status="valid")]}
 
 
@@ -439,7 +510,9 @@ async def test_verify_route_verdicts(client, factory: Factory, ctx) -> None:
     assert suspended.json()["checks"]["suspension"] == {"ok": False, "reason": "suspended"}
 
 
-async def test_key_rotation_keeps_old_certificates_verifiable(client, factory: Factory, ctx) -> None:
+async def test_key_rotation_keeps_old_certificates_verifiable(
+    client, factory: Factory, ctx
+) -> None:
     _, base, person, old = await h.certified(client, factory)
     old_kid = jwt.get_unverified_header(old["token"])["kid"]
     assert old_kid == ctx.keyring.current.kid
@@ -457,15 +530,15 @@ async def test_key_rotation_keeps_old_certificates_verifiable(client, factory: F
 
 
 def _b64(data: bytes) -> str:
-    import base64  # noqa: PLC0415
+    import base64
 
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 async def test_hostile_tokens_get_a_clear_invalid_verdict(client, factory: Factory, ctx) -> None:
-    import json  # noqa: PLC0415
+    import json
 
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     _, _, _, cert = await h.certified(client, factory)
     token = cert["token"]
@@ -475,17 +548,38 @@ async def test_hostile_tokens_get_a_clear_invalid_verdict(client, factory: Facto
     kid = jwt.get_unverified_header(token)["kid"]
     flipped = payload[:10] + ("B" if payload[10] != "B" else "C") + payload[11:]
     cases = {
-        "malformed": ["", "not-a-token", "a.b", "é.é.é", "x" * 150_000, f"{head}.{payload}.{signature}.x"],
+        "malformed": [
+            "",
+            "not-a-token",
+            "a.b",
+            "é.é.é",
+            "x" * 150_000,
+            f"{head}.{payload}.{signature}.x",
+        ],
         "unsupported_alg": [
             f"{_b64(json.dumps({'alg': 'none', 'typ': 'vc+jwt'}).encode())}.{payload}.",
-            jwt.encode(claims, "secret-but-long-enough-for-hmac-32b", algorithm="HS256", headers={"kid": kid, "typ": "vc+jwt"}),
+            jwt.encode(
+                claims,
+                "secret-but-long-enough-for-hmac-32b",
+                algorithm="HS256",
+                headers={"kid": kid, "typ": "vc+jwt"},
+            ),
         ],
-        "unknown_key": [jwt.encode(claims, rogue, algorithm="EdDSA", headers={"kid": "rogue", "typ": "vc+jwt"})],
+        "unknown_key": [
+            jwt.encode(claims, rogue, algorithm="EdDSA", headers={"kid": "rogue", "typ": "vc+jwt"})
+        ],
         "bad_signature": [
             f"{head}.{flipped}.{signature}",
             jwt.encode(claims, rogue, algorithm="EdDSA", headers={"kid": kid, "typ": "vc+jwt"}),
         ],
-        "wrong_type": [jwt.encode(claims, ctx.keyring.current.private, algorithm="EdDSA", headers={"kid": kid, "typ": "JWT"})],
+        "wrong_type": [
+            jwt.encode(
+                claims,
+                ctx.keyring.current.private,
+                algorithm="EdDSA",
+                headers={"kid": kid, "typ": "JWT"},
+            )
+        ],
     }
     for reason, tokens in cases.items():
         for bad in tokens:
@@ -499,15 +593,17 @@ async def test_hostile_tokens_get_a_clear_invalid_verdict(client, factory: Facto
         response = await client.post("/api/v1/certificates/verify", json=not_a_string)
         assert response.status_code in (400, 413, 422), response.text
     garbage = await client.post(
-        "/api/v1/certificates/verify", content=b"\xff\xfe{", headers={"content-type": "application/json"}
+        "/api/v1/certificates/verify",
+        content=b"\xff\xfe{",
+        headers={"content-type": "application/json"},
     )
     assert garbage.status_code in (400, 422)
 
 
 async def test_an_expired_token_says_so(client, factory: Factory, ctx) -> None:
-    from datetime import UTC, datetime  # noqa: PLC0415
+    from datetime import UTC, datetime
 
-    from workforce.certificates.credential import (  # noqa: PLC0415
+    from workforce.certificates.credential import (
         CertificateSubject,
         Issuer,
         StatusPointer,
@@ -519,17 +615,60 @@ async def test_an_expired_token_says_so(client, factory: Factory, ctx) -> None:
         credential_id=f"urn:uuid:{uuid.uuid4()}",
         issuer=Issuer(id="urn:workforce:org:x", name="某实训基地"),
         subject=CertificateSubject(
-            masked_id_number="320102********123X", name="王芳", type_code="caregiver_post",
-            type_name="保育人员岗位培训合格证", serial="TY-0000-0000-0000-0000-0000-0000",
+            masked_id_number="320102********123X",
+            name="王芳",
+            type_code="caregiver_post",
+            type_name="保育人员岗位培训合格证",
+            serial="TY-0000-0000-0000-0000-0000-0000",
         ),
         valid_from=datetime(2020, 1, 1, tzinfo=UTC),
         valid_until=datetime(2023, 1, 1, tzinfo=UTC),
-        status=[StatusPointer("revocation", f"http://127.0.0.1:8000/api/v1/status-lists/{uuid.uuid4()}", 3)],
+        status=[
+            StatusPointer(
+                "revocation", f"http://127.0.0.1:8000/api/v1/status-lists/{uuid.uuid4()}", 3
+            )
+        ],
     )
     key = ctx.keyring.current
-    token = sign_vc_jwt(credential, key.private, key.kid, issued_at=datetime(2020, 1, 1, tzinfo=UTC))
+    token = sign_vc_jwt(
+        credential, key.private, key.kid, issued_at=datetime(2020, 1, 1, tzinfo=UTC)
+    )
     body = (await client.post("/api/v1/certificates/verify", json={"token": token})).json()
     assert body["verdict"] == "expired"
     assert body["checks"]["signature"]["ok"] is True
     assert body["checks"]["expiry"] == {"ok": False, "reason": "expired"}
     assert body["certificate"]["holder_masked_id"] == "320102********123X"
+
+
+async def test_a_ban_recorded_through_the_api_revokes_and_blocks_issuance(
+    client, factory: Factory, monkeypatch: pytest.MonkeyPatch, capture_events
+) -> None:
+    monkeypatch.setitem(
+        hooks.SUBSCRIBERS, "ban_recorded", ("workforce.certificates.service:on_ban_recorded",)
+    )
+    regulator, base = await h.setup(factory)
+    person, number = await factory.practitioner(by=base)
+    await h.record_hours(factory, base, person.id, "caregiver_round", 1200)
+    await h.record_hours(factory, base, person.id, "director_round", 600, days_ago=40)
+    cert = (await h.issue(client, base, person.id)).json()
+    ban = await client.post(
+        "/api/v1/bans",
+        json={
+            "id_number": number,
+            "kind": "lifetime",
+            "reason_code": "child_abuse",
+            "decision_ref": "宁卫罚〔2026〕12号",
+            "related_case": "(2026)苏0102刑初88号",
+        },
+        headers=regulator.headers,
+    )
+    assert ban.status_code == 201, ban.text
+    assert [(e["serial"], e["status"], e["reason"]) for e in capture_events] == [
+        (cert["serial"], "revoked", "banned")
+    ]
+    public = await client.get(f"/api/v1/certificates/{cert['serial']}")
+    assert public.json()["status"] == "revoked"
+    refused = await h.issue(client, base, person.id, "director_post")
+    assert refused.status_code == 422
+    assert _codes(refused) == ["holder_banned"]
+    assert number not in refused.text

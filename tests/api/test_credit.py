@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import importlib.util
 import io
 import json
@@ -13,6 +14,8 @@ from typing import Any
 
 import msgspec
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -22,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.api.test_admission import change_certificate, give_certificate
 from tests.factories import Actor, Factory
+from workforce import hooks
 from workforce.context import AppContext
 from workforce.credit import export as credit_export
 from workforce.credit.models import CreditEvent, CreditEventStep, CreditEvidenceSalt
@@ -487,7 +491,7 @@ async def test_grade_as_known_on_a_past_date(client: Client, world: dict[str, An
 
 
 async def test_evidence_is_only_a_commitment(
-    client: Client, world: dict[str, Any], session: AsyncSession
+    client: Client, world: dict[str, Any], session: AsyncSession, ctx: AppContext
 ) -> None:
     reference = "宁卫罚字〔2026〕第0042号"
     created = await record(
@@ -502,8 +506,11 @@ async def test_evidence_is_only_a_commitment(
     row = await session.get(CreditEvent, event_id)
     salt = await session.get(CreditEvidenceSalt, event_id)
     assert row is not None and salt is not None
-    expected = hashlib.sha256(
-        b"workforce/credit/evidence/v1" + salt.salt + reference.encode()
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"workforce/credit/evidence-key/v1"
+    ).derive(ctx.secrets.pii_index_key)
+    expected = hmac.new(
+        key, b"workforce/credit/evidence/v1" + salt.salt + reference.encode(), hashlib.sha256
     ).digest()
     assert row.evidence_commitment == expected
     raw = await session.execute(text("SELECT * FROM credit_events"))
@@ -847,3 +854,41 @@ async def test_a_ban_means_d(client: Client, world: dict[str, Any]) -> None:
     )
     assert after["ban_status"] == "banned"
     assert number not in json.dumps(after)
+
+
+# --- the credit_grade_changed hook ----------------------------------------------------------
+
+GRADE_CHANGES: list[dict[str, Any]] = []
+
+
+async def capture_grade_change(session: Any, ctx: Any, **kwargs: Any) -> None:
+    """A hook subscriber that records what it receives."""
+    del session, ctx
+    GRADE_CHANGES.append(kwargs)
+
+
+async def test_grade_changes_are_emitted(
+    client: Client, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(
+        hooks.SUBSCRIBERS,
+        "credit_grade_changed",
+        ("tests.api.test_credit:capture_grade_change",),
+    )
+    GRADE_CHANGES.clear()
+    person, inst, nanjing = world["person"], world["inst"], world["nanjing"]
+    await record(client, nanjing, practitioner_id=str(person.id), type="commendation")
+    assert GRADE_CHANGES == []  # A stays A
+    created = await record(
+        client, nanjing, practitioner_id=str(person.id), type="false_information", severity="grave"
+    )
+    assert [{"practitioner_id": person.id, "grade": "C", "previous": "A"}] == GRADE_CHANGES
+    event_id = created.json()["event_id"]
+    await _appeal(client, inst, event_id)
+    assert len(GRADE_CHANGES) == 1  # an appeal does not change the grade
+    await _decide(client, nanjing, event_id, "overturned")
+    assert GRADE_CHANGES[-1] == {"practitioner_id": person.id, "grade": "A", "previous": "C"}
+    await record(
+        client, nanjing, institution_id=str(inst.org.id), type="safety_incident", severity="grave"
+    )
+    assert GRADE_CHANGES[-1] == {"institution_id": inst.org.id, "grade": "D", "previous": "A"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +44,11 @@ async def hire(
 
 
 async def test_hire_refused_then_accepted(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, caplog_all
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    caplog_all: pytest.LogCaptureFixture,
 ) -> None:
     regulator = await factory.org("regulator", region="320100")
     base = await factory.org("training_base")
@@ -62,7 +68,9 @@ async def test_hire_refused_then_accepted(
     assert stored.purpose == "hire"
     assert stored.decision == "denied"
     # The institution cannot see the person (no employment link was made).
-    assert (await client.get(f"/api/v1/practitioners/{person.id}", headers=inst.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/practitioners/{person.id}", headers=inst.headers)
+    ).status_code == 404
 
     await give_certificate(session, ctx, regulator, person)
     accepted = await hire(client, inst, number, started_on="2026-09-01")
@@ -79,14 +87,16 @@ async def test_hire_refused_then_accepted(
     assert claims["decision"] == "admitted"
     assert claims["check_id"] == employment["admission_check_id"]
     # Now employed: the institution sees the person.
-    assert (await client.get(f"/api/v1/practitioners/{person.id}", headers=inst.headers)).status_code == 200
+    assert (
+        await client.get(f"/api/v1/practitioners/{person.id}", headers=inst.headers)
+    ).status_code == 200
     for response in (refused, accepted):
         assert number not in response.text
     assert number not in caplog_all.text
 
 
 async def test_bad_input_changes_nothing(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext
+    client: AsyncTestClient[Litestar], factory: Factory, session: AsyncSession, ctx: AppContext
 ) -> None:
     _, inst, _, number = await qualified(factory, session, ctx)
     not_registered = await hire(client, inst, factory.id_number())
@@ -103,7 +113,7 @@ async def test_bad_input_changes_nothing(
 
 
 async def test_already_employed_and_a_second_employer(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext
+    client: AsyncTestClient[Litestar], factory: Factory, session: AsyncSession, ctx: AppContext
 ) -> None:
     _, inst, _, number = await qualified(factory, session, ctx)
     other = await factory.org("institution")
@@ -116,7 +126,7 @@ async def test_already_employed_and_a_second_employer(
 
 
 async def test_idempotency_key(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext
+    client: AsyncTestClient[Litestar], factory: Factory, session: AsyncSession, ctx: AppContext
 ) -> None:
     _, inst, _, number = await qualified(factory, session, ctx)
     first = await hire(client, inst, number, key="hire-0001")
@@ -130,7 +140,9 @@ async def test_idempotency_key(
     assert reused.json()["type"] == "urn:workforce:idempotency_key_reused"
 
 
-async def test_end_employment(client, factory: Factory, session: AsyncSession, ctx: AppContext) -> None:
+async def test_end_employment(
+    client: AsyncTestClient[Litestar], factory: Factory, session: AsyncSession, ctx: AppContext
+) -> None:
     regulator = await factory.org("regulator", region="320100")
     base = await factory.org("training_base")
     inst = await factory.org("institution")
@@ -154,12 +166,14 @@ async def test_end_employment(client, factory: Factory, session: AsyncSession, c
     assert again.status_code == 409
     assert again.json()["type"] == "urn:workforce:employment_ended"
     # The link ended with the employment; the person can be hired again.
-    assert (await client.get(f"/api/v1/practitioners/{person.id}", headers=inst.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/practitioners/{person.id}", headers=inst.headers)
+    ).status_code == 404
     assert (await hire(client, inst, number)).status_code == 201
 
 
 async def test_lists_and_visibility(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext
+    client: AsyncTestClient[Litestar], factory: Factory, session: AsyncSession, ctx: AppContext
 ) -> None:
     regulator = await factory.org("regulator", region="320100")
     suzhou = await factory.org("regulator", region="320500")
@@ -188,8 +202,12 @@ async def test_lists_and_visibility(
     assert [e["employment_id"] for e in page["items"] + rest["items"]] == ids
     assert rest["next_cursor"] is None
     assert (await client.get("/api/v1/employments", headers=suzhou.headers)).json()["items"] == []
-    assert (await client.get(f"/api/v1/employments/{ids[2]}", headers=inst.headers)).status_code == 404
-    assert (await client.get(f"/api/v1/employments/{ids[2]}", headers=regulator.headers)).status_code == 200
+    assert (
+        await client.get(f"/api/v1/employments/{ids[2]}", headers=inst.headers)
+    ).status_code == 404
+    assert (
+        await client.get(f"/api/v1/employments/{ids[2]}", headers=regulator.headers)
+    ).status_code == 200
     assert (await client.get("/api/v1/employments")).status_code == 401
     base = await factory.org("training_base")
     assert (await client.get("/api/v1/employments", headers=base.headers)).status_code == 403
@@ -201,7 +219,11 @@ async def test_lists_and_visibility(
 
 
 async def test_staff_and_certificate_holding_rate(
-    client, factory: Factory, session: AsyncSession, ctx: AppContext, monkeypatch
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wire_hiring(monkeypatch)
     regulator = await factory.org("regulator", region="320100")
@@ -240,7 +262,9 @@ async def test_staff_and_certificate_holding_rate(
     first = (await client.get(url + "?limit=2", headers=regulator.headers)).json()
     assert len(first["items"]) == 2
     assert first["certificate_holding_rate"] == 0.5
-    second = (await client.get(url + f"?limit=2&cursor={first['next_cursor']}", headers=inst.headers)).json()
+    second = (
+        await client.get(url + f"?limit=2&cursor={first['next_cursor']}", headers=inst.headers)
+    ).json()
     assert len(second["items"]) == 1
     assert second["next_cursor"] is None
     assert (await client.get(url, headers=other.headers)).status_code == 404

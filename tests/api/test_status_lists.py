@@ -20,6 +20,12 @@ from workforce.db import utcnow
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture
+def keys_dir(tmp_path):
+    """Keys of this test only: the key-rotation tests must not rotate everyone's keyring."""
+    return tmp_path / "keys"
+
+
 async def _list(client, path: str, **headers: str):
     response = await client.get(path, headers=headers)
     assert response.status_code == 200, response.text
@@ -73,17 +79,24 @@ async def test_revocation_and_suspension_bits(client, factory: Factory) -> None:
     assert h.bit(suspended.text, sus_index) is True
     assert h.bit((await _list(client, rev_path)).text, rev_index) is False
 
-    await client.post(url, json={"action": "reinstate", "reason": "核查完毕"}, headers=regulator.headers)
+    await client.post(
+        url, json={"action": "reinstate", "reason": "核查完毕"}, headers=regulator.headers
+    )
     assert h.bit((await _list(client, sus_path)).text, sus_index) is False
 
-    await client.post(url, json={"action": "suspend", "reason": "再次核查"}, headers=regulator.headers)
+    await client.post(
+        url, json={"action": "suspend", "reason": "再次核查"}, headers=regulator.headers
+    )
     await client.post(url, json={"action": "revoke", "reason": "撤销"}, headers=regulator.headers)
     revocation = (await _list(client, rev_path)).text
     suspension = (await _list(client, sus_path)).text
     assert h.bit(revocation, rev_index) is True
     assert h.bit(suspension, sus_index) is False  # revocation supersedes the suspension
     jwks = (await client.get("/.well-known/jwks.json")).json()
-    lists = {f"http://127.0.0.1:8000{rev_path}": revocation, f"http://127.0.0.1:8000{sus_path}": suspension}
+    lists = {
+        f"http://127.0.0.1:8000{rev_path}": revocation,
+        f"http://127.0.0.1:8000{sus_path}": suspension,
+    }
     results = check_status(h.claims(cert["token"])["credentialStatus"], lists, jwks)
     assert {(r.purpose, r.set) for r in results} == {("revocation", True), ("suspension", False)}
 
@@ -101,11 +114,14 @@ async def test_indices_are_random_and_unique(client, factory: Factory) -> None:
     assert sorted(indices) != list(range(min(indices), min(indices) + 6))
     lists = (await factory.session.scalars(select(StatusList))).all()
     assert {(row.purpose, row.allocated, row.size) for row in lists} == {
-        ("revocation", 6, 131_072), ("suspension", 6, 131_072)
+        ("revocation", 6, 131_072),
+        ("suspension", 6, 131_072),
     }
 
 
-async def test_a_collision_is_retried(client, factory: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_collision_is_retried(
+    client, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, base = await h.setup(factory)
     draws = iter([7, 7, 7, 7, 9, 9])
     monkeypatch.setattr(status_store.secrets, "randbelow", lambda _: next(draws))
@@ -134,13 +150,20 @@ async def test_a_full_list_opens_a_new_one(client, factory: Factory) -> None:
     third_person, _ = await factory.practitioner(by=base)
     await h.record_hours(factory, base, third_person.id, "caregiver_round", 1200)
     third = (await h.issue(client, base, third_person.id)).json()
-    first_paths, second_paths, third_paths = (h.status_paths(c["token"]) for c in (first, second, third))
+    first_paths, second_paths, third_paths = (
+        h.status_paths(c["token"]) for c in (first, second, third)
+    )
     assert first_paths["revocation"][0] == second_paths["revocation"][0]
     assert third_paths["revocation"][0] != first_paths["revocation"][0]
     assert first_paths["revocation"][1] != second_paths["revocation"][1]
     lists = (await factory.session.scalars(select(StatusList).order_by(StatusList.id))).all()
     assert [(r.purpose, r.allocated) for r in lists][-2:] == [("revocation", 1), ("suspension", 1)]
-    assert h.bit((await _list(client, third_paths["revocation"][0])).text, third_paths["revocation"][1]) is False
+    assert (
+        h.bit(
+            (await _list(client, third_paths["revocation"][0])).text, third_paths["revocation"][1]
+        )
+        is False
+    )
 
 
 async def test_lists_are_per_issuer(client, factory: Factory) -> None:
@@ -148,8 +171,13 @@ async def test_lists_are_per_issuer(client, factory: Factory) -> None:
     await h.record_hours(factory, base, person.id, "director_round", 600, days_ago=40)
     by_regulator = await h.issue(client, regulator, person.id, "director_post")
     assert by_regulator.status_code == 201
-    assert h.status_paths(cert["token"])["revocation"][0] != h.status_paths(by_regulator.json()["token"])["revocation"][0]
-    verdict = await client.post("/api/v1/certificates/verify", json={"token": by_regulator.json()["token"]})
+    assert (
+        h.status_paths(cert["token"])["revocation"][0]
+        != h.status_paths(by_regulator.json()["token"])["revocation"][0]
+    )
+    verdict = await client.post(
+        "/api/v1/certificates/verify", json={"token": by_regulator.json()["token"]}
+    )
     assert verdict.json()["verdict"] == "valid"
 
 
@@ -159,7 +187,9 @@ async def test_stale_or_rotated_lists_are_re_signed(client, factory: Factory, ct
     first = (await _list(client, path)).text
     list_id = uuid.UUID(path.rsplit("/", 1)[1])
     await factory.session.execute(
-        update(StatusList).where(StatusList.id == list_id).values(signed_at=utcnow() - timedelta(hours=13))
+        update(StatusList)
+        .where(StatusList.id == list_id)
+        .values(signed_at=utcnow() - timedelta(hours=13))
     )
     await factory.session.commit()
     second = (await _list(client, path)).text

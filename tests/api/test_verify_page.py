@@ -30,7 +30,15 @@ async def test_page_shows_the_certificate_in_chinese(client, factory: Factory) -
     assert response.headers["content-type"].startswith("text/html")
     html = response.text
     assert '<html lang="zh-CN">' in html
-    for text in ("证书核验结果", "保育人员岗位培训合格证", "120.0 学时", base.org.name, "有效", cert["serial"], person.id_masked):
+    for text in (
+        "证书核验结果",
+        "保育人员岗位培训合格证",
+        "120.0 学时",
+        base.org.name,
+        "有效",
+        cert["serial"],
+        person.id_masked,
+    ):
         assert text in html, text
     today = today_in_china()
     assert f"{today:%Y年%m月%d日}" in html
@@ -46,7 +54,9 @@ async def test_page_follows_the_status(client, factory: Factory) -> None:
     url = f"/api/v1/certificates/{cert['serial']}/revocation"
     await client.post(url, json={"action": "suspend", "reason": "核查"}, headers=regulator.headers)
     assert "已暂停" in (await client.get(page)).text
-    await client.post(url, json={"action": "reinstate", "reason": "核查完毕"}, headers=regulator.headers)
+    await client.post(
+        url, json={"action": "reinstate", "reason": "核查完毕"}, headers=regulator.headers
+    )
     await factory.session.execute(
         update(Certificate)
         .where(Certificate.serial == cert["serial"])
@@ -80,5 +90,9 @@ async def test_qr_codes_open_the_page(client, factory: Factory, ctx) -> None:
     assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
     page = f"{ctx.settings.public_base_url}/verify/{cert['serial']}"
     assert svg.content == qr.svg(page) and png.content == qr.png(page)
-    assert (await client.get("/api/v1/certificates/TY-0000-0000-0000-0000-0000-0000/qr.svg")).status_code == 404
-    assert (await client.get("/api/v1/certificates/TY-0000-0000-0000-0000-0000-0000/qr.png")).status_code == 404
+    assert (
+        await client.get("/api/v1/certificates/TY-0000-0000-0000-0000-0000-0000/qr.svg")
+    ).status_code == 404
+    assert (
+        await client.get("/api/v1/certificates/TY-0000-0000-0000-0000-0000-0000/qr.png")
+    ).status_code == 404

@@ -38,7 +38,9 @@ async def _ban(client: Any, regulator: Actor, number: str, **extra: Any) -> dict
 
 
 async def _check(client: Any, actor: Actor, number: str) -> dict[str, Any]:
-    response = await client.post("/api/v1/bans/check", json={"id_number": number}, headers=actor.headers)
+    response = await client.post(
+        "/api/v1/bans/check", json={"id_number": number}, headers=actor.headers
+    )
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -54,13 +56,19 @@ async def test_hit_and_miss_receipts_verify_offline(client: Any, factory: Factor
     institution = await factory.org("institution")
     banned, clean = factory.id_number("320102"), factory.id_number("320102")
     await _ban(client, regulator, factory.id_number("320102"))
-    await _ban(client, regulator, banned, kind="fixed_term", until=str(date.today() + timedelta(days=400)))
+    await _ban(
+        client, regulator, banned, kind="fixed_term", until=str(date.today() + timedelta(days=400))
+    )
     hit, miss = await _check(client, institution, banned), await _check(client, institution, clean)
     vkeys, jwks = await _trust(client)
 
     verdict = verify_ban_receipt(hit["receipt"], banned, vkeys, jwks, origin=ORIGIN)
     assert verdict.valid, verdict
-    assert (verdict.banned, verdict.kind, verdict.until) == (True, "fixed_term", date.fromisoformat(hit["until"]))
+    assert (verdict.banned, verdict.kind, verdict.until) == (
+        True,
+        "fixed_term",
+        date.fromisoformat(hit["until"]),
+    )
     assert verdict.entries == [1] and verdict.checkpoint_size == 2
     assert verify_ban_receipt(json.dumps(hit["receipt"]), banned.lower(), vkeys, jwks).valid
 
@@ -107,7 +115,12 @@ async def test_an_amended_ban_proves_with_its_correction(client: Any, factory: F
     until = date.today() + timedelta(days=30)
     amend = await client.post(
         f"/api/v1/bans/{recorded['seq']}/correction",
-        json={"effect": "amended", "decision_ref": "(2026)苏01行终10号", "kind": "fixed_term", "until": str(until)},
+        json={
+            "effect": "amended",
+            "decision_ref": "(2026)苏01行终10号",
+            "kind": "fixed_term",
+            "until": str(until),
+        },
         headers=regulator.headers,
     )
     assert amend.status_code == 201, amend.text
@@ -145,13 +158,32 @@ async def test_any_alteration_fails_with_a_reason(
         "entry_invalid",
         "inclusion_proof",
     }
-    assert altered(lambda r: r["entries"][0]["inclusion_proof"].__setitem__(0, _flip(r["entries"][0]["inclusion_proof"][0]))) == "inclusion_proof"
-    assert altered(lambda r: r["entries"][0].update(subject_salt=_flip(r["entries"][0]["subject_salt"]))) == "wrong_subject"
+    assert (
+        altered(
+            lambda r: r["entries"][0]["inclusion_proof"].__setitem__(
+                0, _flip(r["entries"][0]["inclusion_proof"][0])
+            )
+        )
+        == "inclusion_proof"
+    )
+    assert (
+        altered(
+            lambda r: r["entries"][0].update(subject_salt=_flip(r["entries"][0]["subject_salt"]))
+        )
+        == "wrong_subject"
+    )
     assert altered(lambda r: r.update(salt=_flip(r["salt"]))) == "wrong_subject"
     assert altered(lambda r: r.update(entries=[])) == "entries_mismatch"
-    assert altered(lambda r: r.update(checkpoint=other_receipt["checkpoint"].replace("\n2\n", "\n1\n"))) == "checkpoint_signature"
+    assert (
+        altered(
+            lambda r: r.update(checkpoint=other_receipt["checkpoint"].replace("\n2\n", "\n1\n"))
+        )
+        == "checkpoint_signature"
+    )
     assert altered(lambda r: r.update(statement=other_receipt["statement"])) == "wrong_subject"
-    assert altered(lambda r: r.update(statement=r["statement"][:-4] + "AAAA")) == "statement_signature"
+    assert (
+        altered(lambda r: r.update(statement=r["statement"][:-4] + "AAAA")) == "statement_signature"
+    )
     assert altered(lambda r: r.update(version=2)) == "malformed"
     assert altered(lambda r: r.pop("statement")) == "malformed"
     assert verify_ban_receipt(receipt, number, [], jwks).reason == "checkpoint_signature"

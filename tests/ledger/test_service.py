@@ -53,7 +53,9 @@ async def test_append_chains_entries_and_signs_a_checkpoint(
         prev = bytes(row.leaf_hash).hex()
     latest = await service.latest_checkpoint(session, ctx)
     assert latest.size == 11
-    checkpoint = open_checkpoint(latest.note or "", service.verifiers(ctx), ctx.settings.ledger_origin)
+    checkpoint = open_checkpoint(
+        latest.note or "", service.verifiers(ctx), ctx.settings.ledger_origin
+    )
     assert checkpoint.root_hash == latest.root_hash == mth(await _leaf_hashes(session))
 
 
@@ -100,7 +102,9 @@ async def test_empty_ledger_has_a_signed_empty_checkpoint(
     latest = await service.latest_checkpoint(session, ctx)
     assert latest.size == 0
     assert latest.root_hash == hashlib.sha256(b"").digest()
-    checkpoint = open_checkpoint(latest.note or "", service.verifiers(ctx), ctx.settings.ledger_origin)
+    checkpoint = open_checkpoint(
+        latest.note or "", service.verifiers(ctx), ctx.settings.ledger_origin
+    )
     assert checkpoint.size == 0
     unsigned = await service.latest_checkpoint(session)
     assert (unsigned.size, unsigned.root_hash, unsigned.note) == (0, latest.root_hash, None)
@@ -151,7 +155,11 @@ async def test_status_folds_bans_and_corrections(
     )
     await session.commit()
     status = await service.subject_status(session, ctx, number)
-    assert (status.banned, status.kind, status.until) == (True, "fixed_term", today + timedelta(days=365))
+    assert (status.banned, status.kind, status.until) == (
+        True,
+        "fixed_term",
+        today + timedelta(days=365),
+    )
     later = await service.subject_status(session, ctx, number, today + timedelta(days=366))
     assert not later.banned
     amended = await service.correct_ban(

@@ -118,6 +118,8 @@ async def test_subtree_rows_are_about_two_per_entry(session: AsyncSession, ctx: 
     count = (await session.execute(text("SELECT count(*) FROM ledger_subtrees"))).scalar_one()
     assert count == store.stored_hash_count(37) == 2 * 37 - bin(37).count("1")
     checkpoints = (
-        await session.execute(text("SELECT size FROM ledger_checkpoints ORDER BY size"))
-    ).scalars().all()
+        (await session.execute(text("SELECT size FROM ledger_checkpoints ORDER BY size")))
+        .scalars()
+        .all()
+    )
     assert checkpoints == [5, 10, 15, 20, 25, 30, 35, 37]

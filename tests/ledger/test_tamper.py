@@ -123,9 +123,7 @@ async def append_unsigned_entry(s: AsyncSession) -> str:
     data["seq"], data["prev"] = SIZE, bytes(last_hash).hex()
     new = encode_entry(data)
     at = (await s.execute(select(E.c.created_at).where(E.c.seq == 0))).scalar_one()
-    await s.execute(
-        insert(E).values(seq=SIZE, leaf=new, leaf_hash=leaf_hash(new), created_at=at)
-    )
+    await s.execute(insert(E).values(seq=SIZE, leaf=new, leaf_hash=leaf_hash(new), created_at=at))
     return f"entry {SIZE}"
 
 

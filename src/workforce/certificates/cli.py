@@ -52,7 +52,7 @@ def _read_text(path: Path, what: str) -> str:
 
 
 def _token_argument(token: str) -> str:
-    if token == "-":
+    if token == "-":  # noqa: S105 - the conventional stand-in for standard input
         return sys.stdin.read(MAX_FILE_BYTES).strip()
     if token.startswith("@"):
         return _read_text(Path(token[1:]), "token file").strip()

@@ -132,7 +132,7 @@ class CertificateEvent(IdMixin, CreatedMixin, Base):
     action: Mapped[str] = mapped_column(String(12))
     """``issue``, ``revoke``, ``suspend``, ``reinstate`` or ``expire``."""
     status: Mapped[str] = mapped_column(String(12))
-    """The certificate's status after the change (``valid``, ``revoked``, ``suspended``, ``expired``)."""
+    """The status after the change: ``valid``, ``revoked``, ``suspended`` or ``expired``."""
     reason: Mapped[str | None] = mapped_column(String(200))
     """The reason given (``banned`` for a revocation caused by a ban)."""
     actor_org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orgs.id"))

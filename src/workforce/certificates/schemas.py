@@ -75,7 +75,7 @@ class QrLinks(Output):
 
 
 class IssuedCertificate(Output):
-    """A certificate with its signed token (issuer, regulator, organisations that see the holder)."""
+    """A certificate with its signed token (for the issuer and those who may see the holder)."""
 
     serial: str
     token: str
@@ -143,12 +143,12 @@ class PrerequisiteOut(Output, omit_defaults=True):
     """Reason code reported when it is unmet."""
     rule_family: str | None = None
     """``hours`` prerequisites met by a training rule family (regional figures: see /rules)."""
-    categories: list[str] = []
+    categories: list[str] = []  # noqa: RUF012 - msgspec copies mutable defaults
     min_hours: float | None = None
     within_months: int | None = None
     type: str | None = None
     level: str | None = None
-    accepted_levels: list[str] = []
+    accepted_levels: list[str] = []  # noqa: RUF012 - msgspec copies mutable defaults
 
 
 class LevelOut(Output):

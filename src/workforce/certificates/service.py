@@ -9,7 +9,6 @@ certificate (``revoked_at``, ``suspended_at``); expiry is computed against ``val
 
 from __future__ import annotations
 
-import importlib
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
@@ -147,7 +146,7 @@ def mask_name(name: str) -> str:
     """A name for public display: the surname and, for three or more characters, the last one."""
     if len(name) <= 1:
         return name
-    if len(name) == 2:  # noqa: PLR2004 - two-character names keep the surname only
+    if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
@@ -279,13 +278,9 @@ async def _check_issuer_scope(
 
 async def _holder_banned(session: AsyncSession, ctx: AppContext, person: Practitioner) -> bool:
     """Whether a ban recorded in the ban ledger is in force against the practitioner."""
-    try:
-        ledger = importlib.import_module("workforce.ledger.service")
-    except ModuleNotFoundError as exc:  # TEMPORARY while the ledger domain is being built
-        if exc.name != "workforce.ledger.service":
-            raise
-        return False
-    return bool(await ledger.practitioner_banned(session, ctx, person))
+    from workforce.ledger.service import practitioner_banned  # noqa: PLC0415 - peer domain
+
+    return await practitioner_banned(session, ctx, person, china_today())
 
 
 async def _dated_records(
@@ -353,7 +348,11 @@ def _counted_hours(
         found = True
         if prerequisite.rule_family is not None:
             counted += next(
-                (r.earned_tenths for r in facts.rule_results if r.family == prerequisite.rule_family),
+                (
+                    r.earned_tenths
+                    for r in facts.rule_results
+                    if r.family == prerequisite.rule_family
+                ),
                 0,
             )
             continue
@@ -421,7 +420,9 @@ async def issue_certificate(
         as_of=today,
         rule_results=results,
         records=records,
-        held=[HeldCert(cert_type=c.cert_type, level=c.level, status=status_of(c, today)) for c in mine],
+        held=[
+            HeldCert(cert_type=c.cert_type, level=c.level, status=status_of(c, today)) for c in mine
+        ],
         assessment_passed=cmd.assessment_passed,
         assessment_ref=cmd.assessment_ref,
     )
@@ -492,7 +493,10 @@ async def _sign_and_insert(
     for _ in range(INSERT_ATTEMPTS):
         cert_id = new_id()
         serial = new_serial()
-        indices = {purpose: await status_store.draw_index(session, row) for purpose, row in lists.items()}
+        indices = {
+            purpose: await status_store.draw_index(session, claim)
+            for purpose, claim in lists.items()
+        }
         credential = build_credential(
             credential_id=f"urn:uuid:{cert_id}",
             issuer=issuer,
@@ -509,8 +513,8 @@ async def _sign_and_insert(
             valid_from=moment,
             valid_until=end_of_day(last_day) if last_day is not None else None,
             status=[
-                StatusPointer(purpose, status_store.list_url(ctx, row.id), indices[purpose])
-                for purpose, row in lists.items()
+                StatusPointer(purpose, status_store.list_url(ctx, claim.list_id), indices[purpose])
+                for purpose, claim in lists.items()
             ],
         )
         key = ctx.keyring.current
@@ -535,9 +539,9 @@ async def _sign_and_insert(
             assessment_ref=assessment_ref,
             kid=key.kid,
             token=sign_vc_jwt(credential, key.private, key.kid, issued_at=moment),
-            revocation_list_id=lists[REVOCATION].id,
+            revocation_list_id=lists[REVOCATION].list_id,
             revocation_index=indices[REVOCATION],
-            suspension_list_id=lists[SUSPENSION].id,
+            suspension_list_id=lists[SUSPENSION].list_id,
             suspension_index=indices[SUSPENSION],
         )
         try:
@@ -682,11 +686,11 @@ async def on_ban_recorded(
     session: AsyncSession,
     ctx: AppContext,
     *,
-    id_number: str,  # noqa: ARG001 - part of the event; the practitioner is named by ID
+    id_number: str,
     practitioner_id: uuid.UUID | None,
-    kind: str,  # noqa: ARG001 - any ban revokes: a fixed-term ban does not suspend
-    until: date | None,  # noqa: ARG001
-    seq: int,  # noqa: ARG001
+    kind: str,
+    until: date | None,
+    seq: int,
     **_: Any,
 ) -> None:
     """Hook ``ban_recorded``: revoke every valid or suspended certificate of the banned person.
@@ -728,7 +732,10 @@ async def expire_due(session: AsyncSession, ctx: AppContext, today: date) -> int
             cert.expiry_recorded_on = today
             session.add(
                 CertificateEvent(
-                    certificate_id=cert.id, action="expire", status="expired", reason="validity_ended"
+                    certificate_id=cert.id,
+                    action="expire",
+                    status="expired",
+                    reason="validity_ended",
                 )
             )
             await session.flush()

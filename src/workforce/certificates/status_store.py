@@ -21,7 +21,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,7 +77,11 @@ def issuer_of(org: Org) -> Issuer:
 
 def _columns(
     purpose: str,
-) -> tuple[InstrumentedAttribute[uuid.UUID], InstrumentedAttribute[int], InstrumentedAttribute[datetime | None]]:
+) -> tuple[
+    InstrumentedAttribute[uuid.UUID],
+    InstrumentedAttribute[int],
+    InstrumentedAttribute[datetime | None],
+]:
     if purpose == REVOCATION:
         return Certificate.revocation_list_id, Certificate.revocation_index, Certificate.revoked_at
     return Certificate.suspension_list_id, Certificate.suspension_index, Certificate.suspended_at
@@ -86,52 +90,64 @@ def _columns(
 # --- allocation -------------------------------------------------------------------------------
 
 
-async def claim_entry(session: AsyncSession, issuer_org_id: uuid.UUID, purpose: str) -> StatusList:
-    """Claim one entry in the issuer's open list of ``purpose`` (opening a new list if needed).
+class Claim(NamedTuple):
+    """One entry claimed in a status list (its index is drawn next)."""
 
-    The caller must be in a write transaction; the claim is a conditional increment of
-    ``allocated``, so two writers never over-fill a list.
+    list_id: uuid.UUID
+    purpose: str
+    size: int
+    allocated: int
+    """Entries allocated in the list, this one included."""
+
+
+async def claim_entry(session: AsyncSession, issuer_org_id: uuid.UUID, purpose: str) -> Claim:
+    """Claim one entry in the issuer's open list of ``purpose``, opening a new list if needed.
+
+    The caller must be in a write transaction. The claim is one conditional increment of
+    ``allocated`` (re-checked under the row lock on PostgreSQL), so no list is ever over-filled.
     """
-    while True:
-        row = await session.scalar(
-            select(StatusList)
-            .where(
-                StatusList.issuer_org_id == issuer_org_id,
-                StatusList.purpose == purpose,
-                StatusList.allocated < StatusList.size,
-            )
-            .order_by(StatusList.id)
-            .limit(1)
+    open_list = (
+        select(StatusList.id)
+        .where(
+            StatusList.issuer_org_id == issuer_org_id,
+            StatusList.purpose == purpose,
+            StatusList.allocated < StatusList.size,
         )
-        if row is None:
-            row = StatusList(
-                issuer_org_id=issuer_org_id, purpose=purpose, size=LIST_SIZE, allocated=0, version=0
-            )
-            session.add(row)
-            await session.flush()
-        claimed = await session.execute(
+        .order_by(StatusList.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    claimed = (
+        await session.execute(
             update(StatusList)
-            .where(StatusList.id == row.id, StatusList.allocated < StatusList.size)
+            .where(StatusList.id == open_list, StatusList.allocated < StatusList.size)
             .values(allocated=StatusList.allocated + 1)
+            .returning(StatusList.id, StatusList.size, StatusList.allocated)
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            await session.refresh(row, ["allocated"])
-            return row
+    ).one_or_none()
+    if claimed is not None:
+        return Claim(claimed[0], purpose, claimed[1], claimed[2])
+    row = StatusList(
+        issuer_org_id=issuer_org_id, purpose=purpose, size=LIST_SIZE, allocated=1, version=0
+    )
+    session.add(row)
+    await session.flush()
+    return Claim(row.id, purpose, row.size, 1)
 
 
-async def draw_index(session: AsyncSession, row: StatusList) -> int:
-    """A random index of ``row`` that is free as far as this transaction can tell.
+async def draw_index(session: AsyncSession, claim: Claim) -> int:
+    """A random index of the claimed list that is free as far as this transaction can tell.
 
     While the list is sparse the draw is blind (a collision is caught by the unique constraint
     and retried by the caller); once it is dense the free indices are read and one is drawn
     among them with :func:`random_free_index`.
     """
-    if row.allocated <= row.size * DENSE_FILL:
-        return secrets.randbelow(row.size)
-    list_column, index_column, _ = _columns(row.purpose)
-    taken = set((await session.scalars(select(index_column).where(list_column == row.id))).all())
-    return random_free_index(taken, row.size)
+    if claim.allocated <= claim.size * DENSE_FILL:
+        return secrets.randbelow(claim.size)
+    list_column, index_column, _ = _columns(claim.purpose)
+    taken = await session.scalars(select(index_column).where(list_column == claim.list_id))
+    return random_free_index(set(taken.all()), claim.size)
 
 
 async def bump_versions(session: AsyncSession, list_ids: Iterable[uuid.UUID]) -> None:

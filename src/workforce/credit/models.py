@@ -64,7 +64,7 @@ class CreditEvent(IdMixin, CreatedMixin, Base):
     recorded_by_client: Mapped[str] = mapped_column(String(64))
     """The API client that recorded it."""
     evidence_commitment: Mapped[bytes | None] = mapped_column(LargeBinary(32))
-    """SHA-256 commitment to the evidence reference (salt in ``credit_evidence_salts``)."""
+    """Keyed, salted commitment to the evidence reference (salt in ``credit_evidence_salts``)."""
     corrects_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("credit_events.id"), unique=True
     )

@@ -53,7 +53,7 @@ InspectorCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]
 # --- events ---------------------------------------------------------------------------------
 
 
-class CreditEventCreate(Input, kw_only=True, frozen=True):
+class CreditEventCreate(Input, kw_only=True):
     """Record a credit event about exactly one practitioner or institution."""
 
     practitioner_id: uuid.UUID | None = None
@@ -69,26 +69,26 @@ class CreditEventCreate(Input, kw_only=True, frozen=True):
     """An earlier event of the same subject that this one corrects (it stops counting)."""
 
 
-class AppealCreate(Input, frozen=True):
+class AppealCreate(Input):
     """An institution's request for review (复查) of an event."""
 
     grounds: Note
 
 
-class AppealDecisionCreate(Input, frozen=True):
+class AppealDecisionCreate(Input):
     """A regulator's decision on a pending appeal."""
 
     outcome: Literal["upheld", "overturned"]
     reason: Note
 
 
-class WithdrawalCreate(Input, frozen=True):
+class WithdrawalCreate(Input):
     """A regulator withdraws an event recorded in error (it stops counting)."""
 
     reason: Note
 
 
-class EvidenceCheck(Input, frozen=True):
+class EvidenceCheck(Input):
     """Check a reference against an event's evidence commitment."""
 
     evidence_ref: EvidenceRef
@@ -131,7 +131,7 @@ class CreditEvent(Output):
     counts: bool
     """Whether the event counts toward a grade (a contested event counts until decided)."""
     evidence_commitment: str | None
-    """Hex SHA-256 commitment to the evidence reference."""
+    """Hex HMAC-SHA256 commitment to the evidence reference (never the reference)."""
     corrects_event_id: uuid.UUID | None
     corrected_by_event_id: uuid.UUID | None
     steps: list[EventStep]
@@ -293,7 +293,7 @@ class GradeRulesOut(Output):
 # --- inspections ----------------------------------------------------------------------------
 
 
-class InspectorCreate(Input, frozen=True):
+class InspectorCreate(Input):
     """Register an inspector for draws."""
 
     code: InspectorCode
@@ -310,7 +310,7 @@ class Inspector(Output):
     retired_at: datetime | None
 
 
-class DrawCreate(Input, kw_only=True, frozen=True):
+class DrawCreate(Input, kw_only=True):
     """Draw institutions and inspectors for a period (双随机)."""
 
     period: Period
@@ -367,7 +367,7 @@ class Draw(Output):
     created_at: datetime
 
 
-class InspectionResultCreate(Input, frozen=True):
+class InspectionResultCreate(Input):
     """The result of inspecting one drawn institution."""
 
     institution_id: uuid.UUID

@@ -18,9 +18,8 @@ Who may do what:
   summaries: everyone.
 
 Other domains call :func:`practitioner_grade` and :func:`institution_grade`.  This module calls
-``workforce.ledger.service.subject_status`` (a ban forces grade D) and ``latest_checkpoint``
-(the seed of inspection draws),
-``workforce.certificates.service.held_certificates`` and ``workforce.hiring.models.Employment``
+``workforce.ledger.service.subject_status`` (a ban forces grade D),
+``workforce.certificates.service.held_certificates_many`` and ``workforce.hiring.models.Employment``
 (the 持证率 of the public summary); each is imported when first needed.
 """
 
@@ -34,6 +33,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,6 +90,8 @@ PRACTITIONER_NOT_FOUND: Final = "practitioner_not_found"
 
 EVIDENCE_DOMAIN: Final = b"workforce/credit/evidence/v1"
 """Domain-separation prefix of evidence commitments."""
+EVIDENCE_KEY_INFO: Final = b"workforce/credit/evidence-key/v1"
+"""HKDF ``info`` of the evidence commitment key."""
 PRACTITIONER_AAD: Final = b"workforce/practitioner/"
 """Associated-data prefix of a practitioner's encrypted ID number (see practitioners.service)."""
 CHINA_OFFSET: Final = timedelta(hours=8)
@@ -96,14 +99,25 @@ CHINA_OFFSET: Final = timedelta(hours=8)
 # --- evidence commitments -------------------------------------------------------------------
 
 
-def evidence_commitment(salt: bytes, reference: str) -> bytes:
-    """``SHA-256("workforce/credit/evidence/v1" || salt[32] || UTF-8 reference)``.
+def evidence_key(ctx: AppContext) -> bytes:
+    """The HMAC key of evidence commitments: ``HKDF-SHA256(pii_index_key, info=
+    "workforce/credit/evidence-key/v1")`` (RFC 5869), so it lives outside the database."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=EVIDENCE_KEY_INFO).derive(
+        ctx.secrets.pii_index_key
+    )
 
-    The reference is stripped of surrounding whitespace first.  With the salt (kept apart in
-    ``credit_evidence_salts``) the holder of the reference can show it matches; without the
-    salt nobody can guess it from the commitment.
+
+def evidence_commitment(key: bytes, salt: bytes, reference: str) -> bytes:
+    """``HMAC-SHA256(key, "workforce/credit/evidence/v1" || salt[32] || UTF-8 reference)``.
+
+    The reference is stripped of surrounding whitespace first.  Decision numbers (文书号) are
+    easy to enumerate, so the commitment is keyed with a key kept outside the database (see
+    :func:`evidence_key`) as well as salted: a copy of the database alone does not reveal the
+    reference.  The salt lives apart from the insert-only event (``credit_evidence_salts``);
+    deleting it forgets the reference for good.
     """
-    return hashlib.sha256(EVIDENCE_DOMAIN + salt + reference.strip().encode("utf-8")).digest()
+    message = EVIDENCE_DOMAIN + salt + reference.strip().encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).digest()
 
 
 # --- event status ---------------------------------------------------------------------------
@@ -399,7 +413,9 @@ async def record_event(
         recorded_by=actor.org_id,
         recorded_by_client=actor.client_id,
         evidence_commitment=(
-            evidence_commitment(salt, cmd.evidence_ref) if salt and cmd.evidence_ref else None
+            evidence_commitment(evidence_key(ctx), salt, cmd.evidence_ref)
+            if salt and cmd.evidence_ref
+            else None
         ),
         corrects_id=cmd.corrects_event_id,
         rules_version=grading.default_event_types().version,
@@ -635,7 +651,7 @@ async def withdraw(
 
 
 async def check_evidence(
-    session: AsyncSession, actor: Principal, event_id: uuid.UUID, reference: str
+    session: AsyncSession, ctx: AppContext, actor: Principal, event_id: uuid.UUID, reference: str
 ) -> bool:
     """Whether ``reference`` opens the event's evidence commitment (regulators)."""
     view = await _visible_event(session, actor, event_id)
@@ -643,7 +659,8 @@ async def check_evidence(
     if salt is None or view.event.evidence_commitment is None:
         return False
     return hmac.compare_digest(
-        evidence_commitment(salt.salt, reference), view.event.evidence_commitment
+        evidence_commitment(evidence_key(ctx), salt.salt, reference),
+        view.event.evidence_commitment,
     )
 
 

@@ -21,8 +21,6 @@ read the check, while the database alone does not allow guessing the ID number f
 salt is returned next to the receipt, never inside it.
 """
 
-# ruff: noqa: RUF001, RUF003 - Chinese text uses full-width punctuation (，（）：；)
-
 from __future__ import annotations
 
 import base64

@@ -11,8 +11,6 @@ the re-check raises nothing twice.  Alert text is Simplified Chinese and names t
 name and masked ID number only.
 """
 
-# ruff: noqa: RUF001, RUF003 - Chinese text uses full-width punctuation (，（）：；)
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final

@@ -8,8 +8,8 @@ attempted) but are never deleted by the service.
 
 from __future__ import annotations
 
-import uuid  # noqa: TC003 - SQLAlchemy resolves Mapped annotations at runtime
-from datetime import date, datetime  # noqa: TC003 - SQLAlchemy resolves Mapped annotations at runtime
+import uuid
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (

@@ -14,8 +14,6 @@ transactions so a long run never holds the write lock for long:
 4. a row in the insert-only ``recheck_runs`` journal.
 """
 
-# ruff: noqa: RUF001, RUF003 - Chinese text uses full-width punctuation (，（）：；)
-
 from __future__ import annotations
 
 import dataclasses

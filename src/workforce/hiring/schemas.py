@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid  # noqa: TC003 - msgspec resolves Struct annotations at runtime
-from datetime import date, datetime  # noqa: TC003 - msgspec resolves Struct annotations at runtime
+import uuid
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 
-from workforce.practitioners.schemas import (  # noqa: TC001 - msgspec resolves annotations at runtime
+from workforce.practitioners.schemas import (
     IdNumberField,
     PositionCode,
 )
@@ -24,7 +24,7 @@ class ReasonOut(Output):
     detail: str
 
 
-class AdmissionCheckCreate(Input, frozen=True):
+class AdmissionCheckCreate(Input):
     """Check a candidate before hiring."""
 
     id_number: IdNumberField
@@ -52,7 +52,7 @@ class AdmissionCheckResult(Output):
     """For a denial: the candidate may request a re-examination (复查)."""
 
 
-class EmploymentCreate(Input, frozen=True):
+class EmploymentCreate(Input):
     """Hire a candidate (only if an admission check passes at that moment)."""
 
     id_number: IdNumberField
@@ -60,7 +60,7 @@ class EmploymentCreate(Input, frozen=True):
     started_on: date | None = None
 
 
-class EmploymentEnd(Input, frozen=True):
+class EmploymentEnd(Input):
     """Record a departure."""
 
     ended_on: date | None = None
@@ -151,7 +151,7 @@ class Alert(Output):
     acknowledged_by: str | None
 
 
-class WebhookSet(Input, frozen=True):
+class WebhookSet(Input):
     """Register (or replace) the institution's webhook."""
 
     url: Annotated[str, msgspec.Meta(min_length=8, max_length=500)]

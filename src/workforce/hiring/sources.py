@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,9 +25,6 @@ if TYPE_CHECKING:
     from workforce.policy.catalog import HeldCert
     from workforce.practitioners.models import Practitioner
     from workforce.rules.engine import RuleResult
-
-EMPTY_TREE_ROOT = hashlib.sha256(b"").digest()
-"""RFC 9162 root of the empty tree (the ledger before its first entry)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,26 +44,6 @@ class CheckpointRef:
         }
 
 
-def _first(obj: Any, *names: str) -> Any:
-    for name in names:
-        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None
-
-
-def _as_bytes(value: Any) -> bytes:
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    if isinstance(value, str):
-        try:
-            return base64.b64decode(value, validate=True)
-        except ValueError:
-            return bytes.fromhex(value)
-    msg = f"unexpected root hash type {type(value).__name__}"
-    raise TypeError(msg)
-
-
 async def is_banned(session: AsyncSession, ctx: AppContext, id_number: str) -> bool:
     """Whether a ban is in force for this (normalized, valid) ID number today."""
     from workforce.ledger.service import subject_status  # noqa: PLC0415 - on first use: no import cycles
@@ -78,18 +54,13 @@ async def is_banned(session: AsyncSession, ctx: AppContext, id_number: str) -> b
 
 async def latest_checkpoint(session: AsyncSession, ctx: AppContext) -> CheckpointRef:
     """The latest signed checkpoint of the ban ledger (the empty tree before any entry)."""
-    from workforce.ledger.service import latest_checkpoint as ledger_checkpoint  # noqa: PLC0415 - on first use: no import cycles
+    from workforce.ledger.service import latest_checkpoint as ledger_checkpoint  # noqa: PLC0415
 
     checkpoint = await ledger_checkpoint(session)
-    origin = ctx.settings.ledger_origin
-    if checkpoint is None:
-        return CheckpointRef(origin=origin, size=0, root_hash=EMPTY_TREE_ROOT)
-    size = _first(checkpoint, "size", "tree_size")
-    root = _first(checkpoint, "root_hash", "root")
     return CheckpointRef(
-        origin=str(_first(checkpoint, "origin") or origin),
-        size=int(size or 0),
-        root_hash=_as_bytes(root) if root is not None else EMPTY_TREE_ROOT,
+        origin=checkpoint.origin or ctx.settings.ledger_origin,
+        size=int(checkpoint.size),
+        root_hash=bytes(checkpoint.root_hash),
     )
 
 

@@ -52,7 +52,7 @@ PAGE = 1000
 _sha256 = hashlib.sha256
 
 
-class LedgerMismatch(Exception):  # noqa: N818 - reads as what it reports
+class LedgerMismatch(Exception):
     """The ledger does not verify; the message names the first bad row."""
 
 

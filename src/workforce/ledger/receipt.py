@@ -61,7 +61,7 @@ def parse_vkey(vkey: str) -> Verifier:
     except (binascii.Error, ValueError):
         msg = f"verifier key {name!r}: not valid base64"
         raise NoteError(msg) from None
-    if len(raw) != 33 or raw[0] != 0x01:  # noqa: PLR2004 - type byte and a 32-byte key
+    if len(raw) != 33 or raw[0] != 0x01:
         msg = f"verifier key {name!r} is not an Ed25519 key (0x01 followed by 32 bytes)"
         raise NoteError(msg)
     verifier = Verifier.from_public_key(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
@@ -83,7 +83,7 @@ class _Receipt(msgspec.Struct):
     statement: str
     salt: str
     checkpoint: str
-    entries: list[_Entry] = []  # noqa: RUF012 - msgspec copies mutable defaults
+    entries: list[_Entry] = []
 
 
 class ReceiptVerdict(msgspec.Struct, kw_only=True):
@@ -103,10 +103,10 @@ class ReceiptVerdict(msgspec.Struct, kw_only=True):
     checked_at: str | None = None
     checked_on: date | None = None
     checkpoint_size: int | None = None
-    entries: list[int] = []  # noqa: RUF012 - msgspec copies mutable defaults
+    entries: list[int] = []
 
 
-class _Fail(Exception):  # noqa: N818 - internal control flow
+class _Fail(Exception):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
@@ -165,9 +165,7 @@ def _date(value: Any, what: str) -> date | None:
         raise _Fail("malformed", f"{what} is not a date") from None
 
 
-def _check_entries(
-    entries: list[_Entry], checkpoint: Checkpoint, id_number: str
-) -> list[Entry]:
+def _check_entries(entries: list[_Entry], checkpoint: Checkpoint, id_number: str) -> list[Entry]:
     parsed: list[Entry] = []
     for item in entries:
         leaf = _b64(item.leaf, f"entry {item.seq}")
@@ -179,7 +177,9 @@ def _check_entries(
             raise _Fail("entry_invalid", f"entry {item.seq}: its bytes say seq {entry.seq}")
         proof = [_b64(h, f"entry {item.seq} proof") for h in item.inclusion_proof]
         try:
-            verify_inclusion(leaf_hash(leaf), entry.seq, checkpoint.size, proof, checkpoint.root_hash)
+            verify_inclusion(
+                leaf_hash(leaf), entry.seq, checkpoint.size, proof, checkpoint.root_hash
+            )
         except LedgerError as exc:
             raise _Fail("inclusion_proof", f"entry {item.seq}: {exc}") from None
         try:
@@ -195,7 +195,11 @@ def _check_entries(
 
 
 def _verify(
-    receipt: Any, id_number: str, vkeys: Iterable[str], jwks: Mapping[str, Any] | str, origin: str | None
+    receipt: Any,
+    id_number: str,
+    vkeys: Iterable[str],
+    jwks: Mapping[str, Any] | str,
+    origin: str | None,
 ) -> ReceiptVerdict:
     data = _decode(receipt)
     if data.version != SUPPORTED_VERSION:

@@ -164,9 +164,7 @@ def _aad(seq: int, field: str) -> bytes:
 
 def _seal(ctx: AppContext, seq: int, field: str, value: str) -> bytes:
     nonce = secrets.token_bytes(_NONCE)
-    sealed = _aead(ctx.secrets.ledger_subject_key).encrypt(
-        nonce, value.encode(), _aad(seq, field)
-    )
+    sealed = _aead(ctx.secrets.ledger_subject_key).encrypt(nonce, value.encode(), _aad(seq, field))
     return nonce + sealed
 
 
@@ -215,7 +213,9 @@ async def lock_ledger(session: AsyncSession) -> None:
     await begin_write(session)
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -422,9 +422,7 @@ def _view(row: LedgerCheckpoint) -> CheckpointView:
     )
 
 
-async def latest_checkpoint(
-    session: AsyncSession, ctx: AppContext | None = None
-) -> CheckpointView:
+async def latest_checkpoint(session: AsyncSession, ctx: AppContext | None = None) -> CheckpointView:
     """The latest signed checkpoint (``.size``, ``.root_hash`` bytes, ``.note`` signed text).
 
     Before the first entry: the empty tree (size 0, root ``SHA-256("")``), signed on demand
@@ -547,9 +545,7 @@ class _Person:
     practitioner: Practitioner | None
 
 
-async def _case(
-    session: AsyncSession, ctx: AppContext, normalized_case: str
-) -> tuple[str, bytes]:
+async def _case(session: AsyncSession, ctx: AppContext, normalized_case: str) -> tuple[str, bytes]:
     """The commitment and salt of a case (created on first use; under the write lock)."""
     key = _case_index(ctx, normalized_case)
     found = await store.case_by_key(session, key)
@@ -731,7 +727,9 @@ def ban_fingerprint_body(ctx: AppContext, cmd: BanCreate) -> dict[str, Any]:
         "reason_code": cmd.reason_code,
         "decision_ref": cmd.decision_ref,
         "related_case": cmd.related_case,
-        "managers": [{"id_number": key(m.id_number), "reason_code": m.reason_code} for m in cmd.managers],
+        "managers": [
+            {"id_number": key(m.id_number), "reason_code": m.reason_code} for m in cmd.managers
+        ],
     }
 
 

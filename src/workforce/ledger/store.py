@@ -104,9 +104,7 @@ class LedgerSubject(Base):
 
     subject_key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     """``HMAC-SHA256(ledger subject key, domain || normalized ID number)``."""
-    seq: Mapped[int] = mapped_column(
-        BigInteger, primary_key=True, autoincrement=False, index=True
-    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, index=True)
     """An entry (ban or correction) about that person."""
 
 

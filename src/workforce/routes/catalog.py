@@ -80,7 +80,9 @@ def positions_of(catalog: Catalog) -> PositionList:
                 name=p.name,
                 required_certificates=[
                     RequiredCertificateOut(
-                        type=r.cert_type, min_level=r.min_level, accepted_levels=list(r.accepted_levels)
+                        type=r.cert_type,
+                        min_level=r.min_level,
+                        accepted_levels=list(r.accepted_levels),
                     )
                     for r in p.requires_any_certificate
                 ],

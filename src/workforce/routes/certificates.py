@@ -119,7 +119,7 @@ async def issue_certificate(
     request: Request[Any, Any, Any],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[IssuedCertificate]:
-    """Issue a certificate if the practitioner has earned it (422 with one reason per unmet rule)."""
+    """Issue a certificate if the practitioner earned it (422: one reason per unmet rule)."""
 
     async def produce() -> tuple[int, IssuedCertificate]:
         cert = await service.issue_certificate(
@@ -287,7 +287,7 @@ async def get_status_list(
     )
     headers = {"Cache-Control": "public, max-age=300", "ETag": etag, "Vary": "Accept"}
     if etag in request.headers.get("if-none-match", ""):
-        return Response(b"", status_code=304, headers=headers, media_type=media_type)
+        return Response("", status_code=304, headers=headers, media_type=media_type)
     return Response(token, media_type=media_type, headers=headers)
 
 

@@ -407,10 +407,13 @@ class CreditEventController(Controller):
         event_id: FromPath[uuid.UUID],
         data: JSONBody[EvidenceCheck],
         db_session: NamedDependency[AsyncSession],
+        ctx: NamedDependency[AppContext],
         principal: NamedDependency[Principal],
     ) -> EvidenceCheckResult:
         """Whether an evidence reference is the one committed to when the event was recorded."""
-        matches = await service.check_evidence(db_session, principal, event_id, data.evidence_ref)
+        matches = await service.check_evidence(
+            db_session, ctx, principal, event_id, data.evidence_ref
+        )
         return EvidenceCheckResult(event_id=event_id, matches=matches)
 
 

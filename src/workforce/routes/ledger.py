@@ -27,7 +27,9 @@ TEXT = MediaType.TEXT
 Index = Annotated[int, QueryParameter(description="Leaf index (0-based).")]
 Size = Annotated[int, QueryParameter(description="Tree size (at most the latest checkpoint's).")]
 From = Annotated[int, QueryParameter(name="from", description="Earlier tree size (at least 1).")]
-To = Annotated[int, QueryParameter(description="Later tree size (at most the latest checkpoint's).")]
+To = Annotated[
+    int, QueryParameter(description="Later tree size (at most the latest checkpoint's).")
+]
 Start = Annotated[int, QueryParameter(description="First sequence number (0-based).")]
 End = Annotated[
     int | None,
@@ -79,7 +81,9 @@ async def checkpoint_at(
 )
 async def verifier_keys(ctx: NamedDependency[AppContext]) -> Response[str]:
     """Every checkpoint verifier key (C2SP vkey strings, one a line; retired keys included)."""
-    return Response("".join(f"{vkey}\n" for vkey in service.vkeys(ctx)), media_type=TEXT, headers=KEYS)
+    return Response(
+        "".join(f"{vkey}\n" for vkey in service.vkeys(ctx)), media_type=TEXT, headers=KEYS
+    )
 
 
 @get(

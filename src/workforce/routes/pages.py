@@ -14,6 +14,7 @@ from workforce.certificates import service
 from workforce.db import utcnow
 from workforce.errors import NotFound
 from workforce.rules.engine import format_hours
+from workforce.security.idnumber import CHINA_TZ
 
 STATUS_TEXT: Final[dict[str, str]] = {
     "valid": "该证书由登记系统签发，目前真实有效。",
@@ -57,7 +58,7 @@ async def verify_page(serial: FromPath[str], db_session: NamedDependency[AsyncSe
         "issuer_name": cert.issuer_name,
         "valid_from": f"{cert.valid_from:%Y年%m月%d日}",
         "valid_until": f"{cert.valid_until:%Y年%m月%d日}" if cert.valid_until else None,
-        "checked_at": f"{now.astimezone(service.CHINA_TZ):%Y年%m月%d日 %H:%M}",
+        "checked_at": f"{now.astimezone(CHINA_TZ):%Y年%m月%d日 %H:%M}",
     }
     return Template(template_name="verify.html.j2", context=context, headers=HEADERS)
 

@@ -31,12 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from workforce.context import AppContext
 from workforce.practitioners.models import Practitioner
 from workforce.rules.engine import RuleResult, RuleSet, RulesError, evaluate_totals
-from workforce.training.models import (
-    AggregateState,
-    RegionHours,
-    RuleMetCount,
-    TrainingTotal,
-)
+from workforce.training.bulk import Bulk
+from workforce.training.models import AggregateState, RuleMetCount, TrainingTotal
 
 log = logging.getLogger("workforce.training")
 
@@ -113,106 +109,83 @@ async def lock_training_writes(session: AsyncSession, *, exclusive: bool) -> Non
     await session.execute(text(f"SELECT {fn}(:k)"), {"k": TRAINING_LOCK_KEY})
 
 
-async def _upsert_add(
-    session: AsyncSession, table: Table, keys: Sequence[str], rows: list[dict[str, Any]]
-) -> None:
-    """Insert rows, or add their value columns to the existing rows with the same key."""
-    if not rows:
-        return
-    rows = sorted(rows, key=lambda row: tuple(str(row[k]) for k in keys))
-    stmt = dialect_insert(session, table)
-    values = [name for name in rows[0] if name not in keys]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={name: table.c[name] + stmt.excluded[name] for name in values},
+async def load_totals(bulk: Bulk, practitioner_ids: Iterable[Any]) -> dict[Any, Totals]:
+    """The running totals of several practitioners (bulk read), keyed by native id."""
+    out: dict[Any, Totals] = {}
+    rows = await bulk.select_in(
+        "SELECT practitioner_id, category, year, mode, hours_tenths FROM training_totals "
+        "WHERE practitioner_id {in_}",
+        (),
+        [bulk.uuid(pid) for pid in practitioner_ids],
+        "uuid",
     )
-    for start in range(0, len(rows), BATCH):
-        await session.execute(stmt, rows[start : start + BATCH])
-
-
-async def load_totals(
-    session: AsyncSession, practitioner_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, Totals]:
-    """The running totals of several practitioners (bulk read)."""
-    ids = list(practitioner_ids)
-    out: dict[uuid.UUID, Totals] = {}
-    t = TrainingTotal
-    for start in range(0, len(ids), BATCH):
-        rows = await session.execute(
-            select(t.practitioner_id, t.category, t.year, t.mode, t.hours_tenths).where(
-                t.practitioner_id.in_(ids[start : start + BATCH])
-            )
-        )
-        for pid, category, year, mode, tenths in rows:
-            out.setdefault(pid, {})[(category, year, mode)] = tenths
+    for pid, category, year, mode, tenths in rows:
+        out.setdefault(pid, {})[(category, year, mode)] = tenths
     return out
 
 
 async def apply_changes(
     session: AsyncSession,
     ctx: AppContext,
-    subjects: Mapping[uuid.UUID, Subject],
+    subjects: Mapping[Any, Subject],
     changes: Iterable[Change],
     *,
     rule_counts: bool = True,
+    bulk: Bulk | None = None,
 ) -> None:
     """Fold record inserts and voids into every running aggregate (caller's transaction).
+
+    Practitioner ids may be :class:`uuid.UUID` or already native (see :class:`Bulk`);
+    ``subjects`` must be keyed the same way as the changes.
 
     ``rule_counts=False`` leaves ``training_rule_met`` alone: for a write that found the
     counts following another rule set (:func:`is_current`); the next rebuild recomputes them
     from ``training_totals``, which is always kept.
     """
-    by_person: dict[uuid.UUID, Totals] = defaultdict(dict)
+    bulk = bulk or Bulk(session)
+    by_person: dict[Any, Totals] = defaultdict(dict)
     region_rows: dict[tuple[str, str, int, str], list[int]] = {}
+    native_subjects: dict[Any, Subject] = {}
     for change in changes:
+        pid = bulk.uuid(change.practitioner_id)
+        if pid not in native_subjects:
+            native_subjects[pid] = subjects[change.practitioner_id]
         key = (change.category, change.year, change.mode)
-        deltas = by_person[change.practitioner_id]
+        deltas = by_person[pid]
         deltas[key] = deltas.get(key, 0) + change.tenths
-        region = subjects[change.practitioner_id].region_code
-        acc = region_rows.setdefault((region, *key), [0, 0])
+        acc = region_rows.setdefault((native_subjects[pid].region_code, *key), [0, 0])
         acc[0] += change.tenths
         acc[1] += change.records
     if not by_person:
         return
     met_deltas = (
-        await _met_deltas(session, ctx.rules, subjects, by_person) if rule_counts else {}
+        await _met_deltas(bulk, ctx.rules, native_subjects, by_person) if rule_counts else {}
     )
-    await _upsert_add(
-        session,
-        TrainingTotal.__table__,  # type: ignore[arg-type]
+    await bulk.upsert_add(
+        "training_totals",
         ("practitioner_id", "category", "year", "mode"),
-        [
-            {"practitioner_id": pid, "category": c, "year": y, "mode": m, "hours_tenths": d}
-            for pid, deltas in by_person.items()
-            for (c, y, m), d in deltas.items()
-        ],
+        ("hours_tenths",),
+        [(pid, c, y, m, d) for pid, deltas in by_person.items() for (c, y, m), d in deltas.items()],
     )
-    await _upsert_add(
-        session,
-        RegionHours.__table__,  # type: ignore[arg-type]
+    await bulk.upsert_add(
+        "training_region_hours",
         ("region_code", "category", "year", "mode"),
-        [
-            {"region_code": r, "category": c, "year": y, "mode": m, "hours_tenths": v[0], "records": v[1]}
-            for (r, c, y, m), v in region_rows.items()
-        ],
+        ("hours_tenths", "records"),
+        [(r, c, y, m, v[0], v[1]) for (r, c, y, m), v in region_rows.items()],
     )
-    await _upsert_add(
-        session,
-        RuleMetCount.__table__,  # type: ignore[arg-type]
+    await bulk.upsert_add(
+        "training_rule_met",
         ("region_code", "rule_id", "period_label"),
-        [
-            {"region_code": r, "rule_id": rule, "period_label": label, "met": d}
-            for (r, rule, label), d in met_deltas.items()
-            if d
-        ],
+        ("met",),
+        [(r, rule, label, d) for (r, rule, label), d in met_deltas.items() if d],
     )
 
 
 async def _met_deltas(
-    session: AsyncSession,
+    bulk: Bulk,
     ruleset: RuleSet,
-    subjects: Mapping[uuid.UUID, Subject],
-    by_person: Mapping[uuid.UUID, Totals],
+    subjects: Mapping[Any, Subject],
+    by_person: Mapping[Any, Totals],
 ) -> dict[tuple[str, str, str], int]:
     """How the rule-met counts change: evaluate each changed year before and after."""
     counted = {category for rule in ruleset.rules for category in rule.categories}
@@ -222,7 +195,7 @@ async def _met_deltas(
     out: dict[tuple[str, str, str], int] = defaultdict(int)
     if not relevant:
         return out
-    before_all = await load_totals(session, relevant)
+    before_all = await load_totals(bulk, relevant)
     for pid in relevant:
         deltas = by_person[pid]
         subject = subjects[pid]
@@ -233,10 +206,15 @@ async def _met_deltas(
         # A cycle rule is seen from every changed year of its cycle: count each flip once.
         flips: dict[tuple[str, str, str], int] = {}
         for year in {key[1] for key in deltas if key[0] in counted}:
-            old = {r.rule_id: r for r in evaluate(ruleset, subject, year, before)}
+            # Nothing recorded before: every rule was unmet (rules require more than 0 h).
+            old = (
+                {r.rule_id: r.met for r in evaluate(ruleset, subject, year, before)}
+                if before
+                else None
+            )
             for result in evaluate(ruleset, subject, year, after):
-                was = old.get(result.rule_id)
-                if was is not None and was.met != result.met:
+                was = old.get(result.rule_id, False) if old is not None else False
+                if was != result.met:
                     key = (subject.region_code, result.rule_id, result.period_label)
                     flips[key] = 1 if result.met else -1
         for key, delta in flips.items():
@@ -283,14 +261,11 @@ async def ensure_current(session: AsyncSession, ctx: AppContext) -> None:
     log.info("rule set %s is new to the aggregates: rebuilding the rule-met counts", ruleset.version)
     await session.execute(delete(RuleMetCount))
     counts = await count_rules_met(session, ruleset, "")
-    await _upsert_add(
-        session,
-        RuleMetCount.__table__,  # type: ignore[arg-type]
+    await Bulk(session).upsert_add(
+        "training_rule_met",
         ("region_code", "rule_id", "period_label"),
-        [
-            {"region_code": r, "rule_id": rule, "period_label": label, "met": n}
-            for (r, rule, label), n in counts.items()
-        ],
+        ("met",),
+        [(r, rule, label, n) for (r, rule, label), n in counts.items()],
     )
     stmt = dialect_insert(session, AggregateState.__table__)  # type: ignore[arg-type]
     stmt = stmt.values(key=DIGEST_KEY, value=ruleset.digest).on_conflict_do_update(

@@ -1,0 +1,426 @@
+"""Hiring figures: admission checks per second over HTTP, against a one-lookup GET, same stack.
+
+    python -m bench.hiring [--practitioners N | --full] [--pg-url URL] [--duration S]
+
+Two server processes (``uvicorn workforce.app:create_app --factory --workers 2``) serve one
+database; a load generator keeps 64 connections busy, first with the trivial one-lookup ORM
+``GET /api/v1/orgs/{id}`` (the peer), then with ``POST /api/v1/admission-checks`` (ID number
+validation and HMAC lookup, ledger status, certificates, credit grade, the signed receipt, an
+insert-only check row and an access-log row per request), and reports throughput, p50 and p99
+for both and their ratio.  The candidates are a mix: registered with a valid certificate
+(admitted), registered without one, banned, and not registered at all.
+
+The load generator is a minimal asyncio HTTP/1.1 keep-alive client (no ``wrk`` here; httpx costs
+more CPU per request than the server on this two-core machine, which would measure the client).
+It runs on the same machine as the servers, so its CPU is taken from them: absolute figures are
+lower bounds; the ratio between the two endpoints is what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bench.generate import generate
+from workforce import synth
+from workforce.certificates import service as certificates
+from workforce.context import AppContext
+from workforce.db import make_engine, utcnow
+from workforce.ledger.schemas import BanCreate
+from workforce.ledger.service import record_bans
+from workforce.migrate import upgrade
+from workforce.orgs.models import Org
+from workforce.orgs.schemas import OrgCreate
+from workforce.orgs.service import create_org
+from workforce.practitioners.service import find_by_id_number
+from workforce.security.principal import Principal
+from workforce.security.tokens import mint_access_token
+from workforce.settings import Settings
+
+OUT = Path("bench/out/hiring")
+RESULTS = Path("bench/results/hiring.md")
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class Fixture:
+    institution: Principal
+    regulator: Principal
+    numbers: list[str]
+    mix: dict[str, int]
+
+
+async def _org(session: Any, ctx: AppContext, kind: str, name: str, rng: random.Random) -> Principal:
+    data: dict[str, Any] = {"kind": kind, "name": name, "region_code": "320102" if kind != "regulator" else "320100"}
+    if kind == "institution":
+        data["uscc"] = synth.random_uscc(rng, "320102")
+    org, creds = await create_org(session, ctx, None, msgspec.convert(data, OrgCreate))
+    return Principal(client_id=creds.client_id, org_id=org.id, role=kind, region=data["region_code"])  # type: ignore[arg-type]
+
+
+async def prepare(settings: Settings, count: int, sample: int) -> Fixture:
+    """Register ``count`` practitioners; certify and ban some of the sample; pick the mix."""
+    _, seconds, numbers = await generate(settings, count, seed=11, keep=sample)
+    print(f"  registered {count:,} practitioners in {seconds:.0f} s", flush=True)
+    ctx = AppContext.open(settings)
+    rng = random.Random(11)
+    engine = make_engine(settings.effective_database_url)
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    async with maker() as session:
+        inst = await _org(session, ctx, "institution", "基准托育园", rng)
+        regulator = await _org(session, ctx, "regulator", "南京市卫生健康委员会", rng)
+        await session.commit()
+    certified = numbers[: sample // 2]
+    banned = numbers[sample // 2 : sample // 2 + max(1, sample // 50)]
+    started = time.perf_counter()
+    async with maker() as session:
+        org = await session.get(Org, regulator.org_id)
+        cert_type = ctx.catalog.certificate_type("caregiver_post")
+        for i, number in enumerate(certified):
+            person = await find_by_id_number(session, ctx, number)
+            assert person is not None
+            await certificates._sign_and_insert(  # noqa: SLF001 - bench set-up skips the training prerequisites
+                session, ctx, org, "regulator", person, cert_type, None,
+                hours_tenths=0, assessment_ref=None, moment=utcnow(),
+            )
+            if i % 500 == 499:
+                await session.commit()
+        await session.commit()
+    print(f"  certified {len(certified):,} in {time.perf_counter() - started:.0f} s", flush=True)
+    for n, number in enumerate(banned):
+        async with maker() as session:
+            cmd = BanCreate(
+                id_number=number, kind="lifetime", reason_code="child_abuse",
+                decision_ref=f"宁卫禁〔2026〕{n + 1}号", related_case=f"（2026）苏0102刑初{n + 1}号",
+            )
+            await record_bans(session, ctx, regulator, cmd)
+            await session.commit()
+    await engine.dispose()
+    strangers = [synth.random_id_number(random.Random(1000 + i)) for i in range(max(1, sample // 10))]
+    pool = numbers[:sample] + strangers
+    rng.shuffle(pool)
+    return Fixture(
+        institution=inst,
+        regulator=regulator,
+        numbers=pool,
+        mix={
+            "registered, certified": len(certified),
+            "registered, banned": len(banned),
+            "registered, no certificate": sample - len(certified) - len(banned),
+            "not registered": len(strangers),
+        },
+    )
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_servers(settings: Settings, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update(
+        WORKFORCE_DATABASE_URL=settings.effective_database_url,
+        WORKFORCE_KEYS_DIR=str(settings.effective_keys_dir),
+        WORKFORCE_VAR_DIR=str(settings.var_dir),
+        WORKFORCE_ENVIRONMENT="test",
+    )
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "workforce.app:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--no-access-log", "--log-level", "warning",
+        ],
+        env=env,
+        start_new_session=True,
+    )
+
+
+def stop_servers(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+async def wait_ready(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = await Conn.open(port)
+            status, _ = await conn.request(b"GET /health HTTP/1.1\r\nHost: bench\r\n\r\n")
+            conn.close()
+            if status == 200:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError("servers did not become ready")
+
+
+# --------------------------------------------------------------------------- load
+
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection (enough HTTP for our own server's answers)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, port: int) -> Conn:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    async def request(self, raw: bytes) -> tuple[int, bytes]:
+        self.writer.write(raw)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length = 0
+        chunked = False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            lowered = name.strip().lower()
+            if lowered == b"content-length":
+                length = int(value)
+            elif lowered == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+        if chunked:
+            body = b""
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+                chunk = await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                body += chunk[:-2]
+            return status, body
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@dataclass
+class Load:
+    name: str
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    statuses: dict[int, int]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def run_load(
+    port: int, name: str, make_request: Any, connections: int, duration: float, warmup: float
+) -> Load:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    counter = 0
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop_at = measure_from + duration
+
+    async def worker(k: int) -> None:
+        nonlocal counter
+        conn = await Conn.open(port)
+        i = k
+        try:
+            while True:
+                t0 = time.perf_counter()
+                if t0 >= stop_at:
+                    return
+                status, _ = await conn.request(make_request(i))
+                t1 = time.perf_counter()
+                i += connections
+                if t0 >= measure_from:
+                    latencies.append((t1 - t0) * 1000)
+                    statuses[status] = statuses.get(status, 0) + 1
+                    counter += 1
+        finally:
+            conn.close()
+
+    await asyncio.gather(*(worker(k) for k in range(connections)))
+    return Load(name, counter, duration, latencies, statuses)
+
+
+def get_request(org_id: str, token: str) -> Any:
+    raw = (
+        f"GET /api/v1/orgs/{org_id} HTTP/1.1\r\nHost: bench\r\n"
+        f"Authorization: Bearer {token}\r\n\r\n"
+    ).encode()
+    return lambda _i: raw
+
+
+def check_request(numbers: list[str], token: str) -> Any:
+    def make(i: int) -> bytes:
+        body = json.dumps({"id_number": numbers[i % len(numbers)], "position": "caregiver"}).encode()
+        return (
+            f"POST /api/v1/admission-checks HTTP/1.1\r\nHost: bench\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
+    return make
+
+
+# --------------------------------------------------------------------------- one run
+
+
+async def _decisions(settings: Settings) -> dict[str, int]:
+    engine = make_engine(settings.effective_database_url)
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT decision, count(*) FROM admission_checks GROUP BY decision"))
+        out = {str(r[0]): int(r[1]) for r in rows}
+    await engine.dispose()
+    return out
+
+
+def bench_database(label: str, settings: Settings, count: int, args: argparse.Namespace) -> dict[str, Any]:
+    print(f"== {label}: {count:,} practitioners", flush=True)
+    upgrade(settings.effective_database_url)
+    fixture = asyncio.run(prepare(settings, count, args.sample))
+    ctx = AppContext.open(settings)
+    token = mint_access_token(ctx.keyring, fixture.institution, settings.issuer, 3600)
+    port = _free_port()
+    servers = start_servers(settings, port, args.workers)
+    try:
+        asyncio.run(wait_ready(port))
+        peer = asyncio.run(
+            run_load(port, "GET /api/v1/orgs/{id}", get_request(str(fixture.institution.org_id), token),
+                     args.connections, args.duration, args.warmup)
+        )
+        checks = asyncio.run(
+            run_load(port, "POST /api/v1/admission-checks", check_request(fixture.numbers, token),
+                     args.connections, args.duration, args.warmup)
+        )
+    finally:
+        stop_servers(servers)
+    decisions = asyncio.run(_decisions(settings))
+    for load in (peer, checks):
+        print(
+            f"  {load.name}: {load.rate:,.0f}/s, p50 {load.pct(0.5):.1f} ms, p99 {load.pct(0.99):.1f} ms, "
+            f"statuses {load.statuses}",
+            flush=True,
+        )
+    return {
+        "label": label,
+        "count": count,
+        "peer": peer,
+        "checks": checks,
+        "mix": fixture.mix,
+        "decisions": decisions,
+        "mean_ms": statistics.fmean(checks.latencies_ms),
+    }
+
+
+def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    lines = [
+        f"## Hiring — {dt.date.today().isoformat()}",
+        "",
+        f"Two server processes (`uvicorn --workers {args.workers}`) on one database, "
+        f"{args.connections} keep-alive connections from an asyncio load generator on the same "
+        f"{os.cpu_count()}-CPU machine, {args.duration:.0f} s measured after {args.warmup:.0f} s warm-up "
+        "per endpoint. Goal: p99 < 50 ms at 64 connections, and an admission check costing no more "
+        "than 1.5× the one-lookup GET (ratio ≥ 0.67).",
+        "",
+        "| database | practitioners | endpoint | requests/s | p50 | p99 | ratio to peer |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        peer, checks = r["peer"], r["checks"]
+        lines.append(
+            f"| {r['label']} | {r['count']:,} | peer: GET /api/v1/orgs/{{id}} | {peer.rate:,.0f} | "
+            f"{peer.pct(0.5):.1f} ms | {peer.pct(0.99):.1f} ms | 1.00× |"
+        )
+        lines.append(
+            f"| {r['label']} | {r['count']:,} | POST /api/v1/admission-checks | {checks.rate:,.0f} | "
+            f"{checks.pct(0.5):.1f} ms | {checks.pct(0.99):.1f} ms | {checks.rate / peer.rate:.2f}× |"
+        )
+    lines.append("")
+    for r in results:
+        mix = ", ".join(f"{k}: {v:,}" for k, v in r["mix"].items())
+        lines.append(
+            f"- {r['label']}: candidate pool {mix}; decisions stored {r['decisions']}; "
+            f"statuses {r['checks'].statuses}."
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--practitioners", type=int, default=100_000)
+    parser.add_argument("--full", action="store_true", help="10^6 practitioners")
+    parser.add_argument("--sample", type=int, default=4000, help="registered candidates in the pool")
+    parser.add_argument("--pg-url", default=os.environ.get("WORKFORCE_BENCH_PG_URL", ""),
+                        help="also run on this PostgreSQL database (its schema is dropped first)")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    args = parser.parse_args()
+    count = 1_000_000 if args.full else args.practitioners
+    results = []
+    if not args.no_sqlite:
+        out = OUT / "sqlite"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        settings = Settings(var_dir=out, keys_dir=OUT / "keys", scrypt_log2_n=10, environment="test")
+        results.append(bench_database("SQLite", settings, count, args))
+    if args.pg_url:
+        asyncio.run(_reset_pg(args.pg_url))
+        settings = Settings(var_dir=OUT, keys_dir=OUT / "keys", database_url=args.pg_url,
+                            scrypt_log2_n=10, environment="test")
+        results.append(bench_database("PostgreSQL", settings, count, args))
+    text_out = render(results, args)
+    print(text_out)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text_out, encoding="utf-8")
+
+
+async def _reset_pg(url: str) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""Ban-ledger figures: inclusion proofs, durable appends and ``ledger verify`` at scale.
+
+    python -m bench.ledger [--entries N] [--full]
+
+Peers measured in the same run (the machine is shared and noisy; ratios are what to compare):
+
+- pymerkle 7.0's ``SqliteTree`` on a file holding the same leaves: proofs per second
+  (``prove_inclusion``) and durable appends per second (``append_entry``, one commit each);
+- for ``ledger verify``: reading the ``ledger_entries`` rows and hashing each leaf once.
+
+The ledger is populated with the bulk path: ``service.append(session, ctx, *drafts)`` with 1000
+entries per transaction and one signed checkpoint per batch. Durable appends are then made one
+at a time, each its own transaction with a freshly signed checkpoint, on top of that tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import hashlib
+import random
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from pymerkle import SqliteTree
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from workforce import synth
+from workforce.context import AppContext
+from workforce.db import make_engine
+from workforce.ledger import service
+from workforce.ledger.cli import verify_database
+from workforce.ledger.entry import Issuer
+from workforce.migrate import upgrade
+from workforce.settings import Settings
+
+BATCH = 1000
+ISSUER = Issuer(org="bench-regulator", region="320000")
+
+
+def _rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds else float("inf")
+
+
+class Drafts:
+    """Ban drafts with valid, distinct ID numbers (pre-generated; cheap per draft)."""
+
+    def __init__(self, ctx: AppContext, count: int) -> None:
+        rng = random.Random(20261123)
+        base = [synth.random_id_number(rng, region_code="320102") for _ in range(min(count, 5000))]
+        self.numbers = [base[i % len(base)] for i in range(count)]
+        self.ctx = ctx
+        self.decision = service.commitment("decision", "宁卫罚〔2026〕1号")
+        self.case = service.commitment("case", "(2026)苏0102刑初1号")
+
+    def draft(self, i: int) -> service.Draft:
+        return service.ban_draft(
+            self.ctx,
+            self.numbers[i],
+            kind="lifetime",
+            until=None,
+            reason_code="child_abuse",
+            issuer=ISSUER,
+            decision=self.decision,
+            case=self.case,
+        )
+
+
+async def populate(maker: async_sessionmaker[AsyncSession], drafts: Drafts, count: int) -> float:
+    started = time.perf_counter()
+    for start in range(0, count, BATCH):
+        async with maker() as session:
+            await service.append(
+                session, drafts.ctx, *[drafts.draft(i) for i in range(start, min(count, start + BATCH))]
+            )
+            await session.commit()
+    return time.perf_counter() - started
+
+
+async def durable_appends(
+    maker: async_sessionmaker[AsyncSession], drafts: Drafts, first: int, count: int
+) -> float:
+    started = time.perf_counter()
+    for i in range(first, first + count):
+        async with maker() as session:
+            await service.append(session, drafts.ctx, drafts.draft(i))
+            await session.commit()
+    return time.perf_counter() - started
+
+
+async def proofs(
+    maker: async_sessionmaker[AsyncSession], size: int, indices: list[int]
+) -> tuple[float, int]:
+    longest = 0
+    async with maker() as session:
+        started = time.perf_counter()
+        for index in indices:
+            path = await service.inclusion_proof(session, index, size)
+            longest = max(longest, len(path))
+        elapsed = time.perf_counter() - started
+    return elapsed, longest
+
+
+async def read_and_hash(url: str) -> float:
+    """The peer of ``ledger verify``: every ledger_entries row read, each leaf hashed once."""
+    engine = make_engine(url)
+    started = time.perf_counter()
+    async with engine.connect() as conn:
+        last = -1
+        while True:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT seq, leaf, leaf_hash, created_at FROM ledger_entries "
+                        "WHERE seq > :last ORDER BY seq LIMIT 5000"
+                    ),
+                    {"last": last},
+                )
+            ).all()
+            for row in rows:
+                hashlib.sha256(b"\x00" + row[1]).digest()
+            if len(rows) < 5000:
+                break
+            last = rows[-1][0]
+    elapsed = time.perf_counter() - started
+    await engine.dispose()
+    return elapsed
+
+
+def pymerkle_figures(
+    path: Path, leaves: list[bytes], appends: list[bytes], indices: list[int]
+) -> tuple[float, float, float]:
+    tree = SqliteTree(str(path))
+    started = time.perf_counter()
+    tree.append_entries(leaves)
+    bulk = time.perf_counter() - started
+    started = time.perf_counter()
+    for data in appends:
+        tree.append_entry(data)
+    appending = time.perf_counter() - started
+    size = tree.get_size()
+    started = time.perf_counter()
+    for index in indices:
+        tree.prove_inclusion(index + 1, size)
+    proving = time.perf_counter() - started
+    tree.close()
+    return bulk, appending, proving
+
+
+async def run(entries: int, appends: int, samples: int, workdir: Path) -> str:
+    settings = Settings(
+        var_dir=workdir,
+        database_url=f"sqlite+aiosqlite:///{workdir / 'ledger.db'}",
+        keys_dir=workdir / "keys",
+        environment="test",
+    )
+    await asyncio.to_thread(upgrade, settings.database_url)
+    ctx = AppContext.open(settings)
+    drafts = Drafts(ctx, entries + appends)
+    engine = make_engine(settings.database_url)
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+
+    print(f"populating {entries:,} entries (bulk: {BATCH} per transaction and checkpoint)…", flush=True)
+    bulk_seconds = await populate(maker, drafts, entries)
+    print(f"  {_rate(entries, bulk_seconds):,.0f} entries/s", flush=True)
+
+    appending = await durable_appends(maker, drafts, entries, appends)
+    size = entries + appends
+    rng = random.Random(1)
+    indices = [rng.randrange(size) for _ in range(samples)]
+    proving, longest = await proofs(maker, size, indices)
+    await engine.dispose()
+
+    leaves = []
+    async with async_sessionmaker(make_engine(settings.database_url))() as session:
+        rows = await session.execute(text("SELECT leaf FROM ledger_entries ORDER BY seq"))
+        leaves = [bytes(r[0]) for r in rows]
+    print("pymerkle 7.0 SqliteTree on the same leaves…", flush=True)
+    pm_bulk, pm_appending, pm_proving = await asyncio.to_thread(
+        pymerkle_figures, workdir / "pymerkle.db", leaves[:entries], leaves[entries:], indices
+    )
+
+    verifiers = service.verifiers(ctx)
+    started = time.perf_counter()
+    report = await verify_database(settings.database_url, verifiers, settings.ledger_origin)
+    verify_seconds = time.perf_counter() - started
+    read_seconds = await read_and_hash(settings.database_url)
+    assert report.size == size
+
+    ours_proofs, pm_proofs = _rate(samples, proving), _rate(samples, pm_proving)
+    ours_appends, pm_appends = _rate(appends, appending), _rate(appends, pm_appending)
+    with sqlite3.connect(workdir / "ledger.db") as con:
+        synchronous = con.execute("PRAGMA synchronous").fetchone()[0]
+    lines = [
+        f"# Ban ledger — {dt.date.today().isoformat()}",
+        "",
+        f"`python -m bench.ledger{' --full' if entries >= 10**6 else ''}`: {size:,} entries "
+        f"(populated in bulk, {BATCH} per transaction and signed checkpoint), SQLite "
+        f"(WAL, synchronous={synchronous}), one process.",
+        "",
+        "| figure | ours | peer | ratio | goal |",
+        "|---|---|---|---|---|",
+        f"| inclusion proofs/s at {size:,} entries (in-process, from stored subtrees, one query each) "
+        f"| {ours_proofs:,.0f} | pymerkle SqliteTree {pm_proofs:,.0f} | {ours_proofs / pm_proofs:.1f}× | ≥ 3× |",
+        f"| durable appends/s (one transaction, entry + subtrees + private rows + 2-key signed checkpoint each) "
+        f"| {ours_appends:,.0f} | pymerkle SqliteTree append_entry {pm_appends:,.0f} | {ours_appends / pm_appends:.1f}× | ≥ 2× |",
+        f"| hashes per inclusion proof (max of {samples:,}) | {longest} | ⌈log2 n⌉ = {(size - 1).bit_length()} | | ≤ 20 |",
+        f"| `ledger verify` (entries re-parsed, re-hashed, chain, {report.subtrees:,} subtrees, "
+        f"{report.checkpoints:,} checkpoints) | {verify_seconds:.1f} s | read rows + hash once {read_seconds:.1f} s "
+        f"| {verify_seconds / read_seconds:.1f}× | ≤ 2× |",
+        f"| bulk population | {_rate(entries, bulk_seconds):,.0f} entries/s | pymerkle append_entries "
+        f"{_rate(entries, pm_bulk):,.0f}/s | | |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--appends", type=int, default=2000)
+    parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--full", action="store_true", help="10^6 entries")
+    parser.add_argument("--out", type=Path, default=Path("bench/results/ledger.md"))
+    args = parser.parse_args()
+    entries = 1_000_000 if args.full else args.entries
+    with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp:
+        report = asyncio.run(run(entries, args.appends, args.samples, Path(tmp)))
+    print(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report)
+
+
+if __name__ == "__main__":
+    main()

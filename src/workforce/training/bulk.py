@@ -1,0 +1,139 @@
+"""Raw, dialect-aware bulk statements for the training write paths.
+
+The roster import writes millions of rows; SQLAlchemy's per-row bind processing would cost
+more than SQLite itself. These helpers hand the driver values already in its native form
+(SQLite: UUIDs as 32 hex digits, dates and timestamps as the text SQLAlchemy stores;
+PostgreSQL/asyncpg: UUID, date and datetime objects) through ``exec_driver_sql``, and pass
+large key sets as one array (PostgreSQL ``= ANY($1)``) or a bound list (SQLite ``IN (?, …)``).
+
+Every statement is a constant string plus placeholders: no value is ever spliced into SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any, Final
+
+import uuid_utils
+from sqlalchemy.ext.asyncio import AsyncSession
+
+SQLITE_MAX_PARAMS: Final = 30_000
+"""Stay under SQLite's default limit of 32,766 bound parameters per statement."""
+_TS_FORMAT: Final = "%Y-%m-%d %H:%M:%S.%f"
+
+
+class Bulk:
+    """Bulk statements on a session's connection, for its dialect."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.pg = session.get_bind().dialect.name == "postgresql"
+        self._positions: dict[str, tuple[str, ...]] = {}
+
+    # ------------------------------------------------------------------ values
+
+    def uuid(self, value: uuid.UUID | str) -> Any:
+        """A UUID (or an already native value) as the driver wants it."""
+        if isinstance(value, uuid.UUID):
+            return value if self.pg else value.hex
+        return value
+
+    def new_uuid(self) -> Any:
+        """A fresh UUIDv7 (as :func:`workforce.db.new_id`), native."""
+        value = uuid_utils.uuid7()
+        return uuid.UUID(bytes=value.bytes) if self.pg else value.hex
+
+    def to_uuid(self, native: Any) -> uuid.UUID:
+        """A native UUID value back to :class:`uuid.UUID`."""
+        return native if isinstance(native, uuid.UUID) else uuid.UUID(hex=str(native))
+
+    def date(self, value: dt.date) -> Any:
+        """A date, native."""
+        return value if self.pg else value.isoformat()
+
+    def timestamp(self, value: dt.datetime) -> Any:
+        """A UTC timestamp, native (SQLite: the text SQLAlchemy writes for ``DateTimeUTC``)."""
+        if self.pg:
+            return value
+        return value.astimezone(dt.UTC).strftime(_TS_FORMAT)
+
+    def positions(self, value: Any) -> tuple[str, ...]:
+        """A ``positions`` JSON column value as a tuple (cached per distinct text)."""
+        if value is None:
+            return ()
+        if isinstance(value, list):
+            return tuple(value)
+        found = self._positions.get(value)
+        if found is None:
+            found = self._positions[value] = tuple(json.loads(value))
+        return found
+
+    # ------------------------------------------------------------------ statements
+
+    def placeholders(self, count: int, start: int = 1) -> str:
+        """``?, ?, …`` (SQLite) or ``$1, $2, …`` (PostgreSQL)."""
+        if self.pg:
+            return ", ".join(f"${i}" for i in range(start, start + count))
+        return ", ".join("?" * count)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement; returns its rows (empty for statements without rows)."""
+        conn = await self.session.connection()
+        result = await conn.exec_driver_sql(sql, tuple(params))
+        return [tuple(row) for row in result] if result.returns_rows else []
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for many parameter rows (the driver's ``executemany``)."""
+        if not rows:
+            return
+        conn = await self.session.connection()
+        await conn.exec_driver_sql(sql, [tuple(row) for row in rows])
+
+    async def select_in(
+        self,
+        sql: str,
+        fixed: Sequence[Any],
+        values: Sequence[Any],
+        pg_type: str,
+    ) -> list[tuple[Any, ...]]:
+        """``sql`` with ``{in}`` replaced by a membership test over ``values``.
+
+        ``fixed`` are the parameters before the list, in order. The test is ``= ANY($n::type[])``
+        on PostgreSQL and ``IN (?, …)`` on SQLite (split to respect the parameter limit).
+        """
+        if not values:
+            return []
+        if self.pg:
+            test = f"= ANY(${len(fixed) + 1}::{pg_type}[])"
+            return await self.execute(sql.format(in_=test), [*fixed, list(values)])
+        out: list[tuple[Any, ...]] = []
+        step = SQLITE_MAX_PARAMS - len(fixed)
+        for start in range(0, len(values), step):
+            part = values[start : start + step]
+            test = f"IN ({self.placeholders(len(part))})"
+            out.extend(await self.execute(sql.format(in_=test), [*fixed, *part]))
+        return out
+
+    async def upsert_add(
+        self,
+        table: str,
+        keys: Sequence[str],
+        values: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """``INSERT … ON CONFLICT (keys) DO UPDATE SET v = table.v + excluded.v`` per row."""
+        if not rows:
+            return
+        columns = [*keys, *values]
+        sets = ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in values)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - identifiers are ours
+            f"VALUES ({self.placeholders(len(columns))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+        )
+        # A stable order: concurrent single writes on PostgreSQL lock rows in the same order.
+        ordered = sorted(rows, key=lambda row: tuple(str(v) for v in row[: len(keys)]))
+        await self.executemany(sql, ordered)
