@@ -14,14 +14,17 @@ from typing import Any
 
 SUBSCRIBERS: dict[str, tuple[str, ...]] = {
     # A ban was recorded (kwargs: id_number, practitioner_id, kind, until, seq).
-    "ban_recorded": (),
+    "ban_recorded": (
+        "workforce.certificates.service:on_ban_recorded",
+        "workforce.hiring.alerts:on_ban_recorded",
+    ),
     # A ban was quashed or amended (kwargs: id_number, practitioner_id, effect, seq).
     "ban_corrected": (),
     # A certificate was revoked, suspended, reinstated or expired
     # (kwargs: practitioner_id, serial, status, reason).
-    "certificate_status_changed": (),
+    "certificate_status_changed": ("workforce.hiring.alerts:on_certificate_status_changed",),
     # A yearly training rule was missed at year end (kwargs: practitioner_id, year, rule_ids).
-    "training_lapsed": (),
+    "training_lapsed": ("workforce.hiring.alerts:on_training_lapsed",),
     # A credit grade changed (kwargs: practitioner_id or institution_id, grade, previous).
     "credit_grade_changed": (),
 }
