@@ -227,3 +227,17 @@ def test_colliding_verifiers_are_refused() -> None:
 def test_signer_repr_hides_the_key() -> None:
     assert repr(ALICE) == f"Signer(name='example.cn/alice', key_id={ALICE.key_id:08x})"
     assert Signer.generate("example.cn/new").name == "example.cn/new"
+
+
+def test_vkey_whose_base64_contains_plus_round_trips() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from workforce.ledger.note import Signer, Verifier
+
+    for _ in range(200):
+        signer = Signer("registry.example.cn/workforce/bans/v1", Ed25519PrivateKey.generate())
+        if "+" in signer.vkey.split("+", 2)[2]:
+            break
+    else:  # pragma: no cover - 200 keys without a '+' in base64 is vanishingly unlikely
+        raise AssertionError("no key with '+' in its base64 form")
+    assert Verifier.from_vkey(signer.vkey).vkey == signer.vkey

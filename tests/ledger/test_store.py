@@ -98,7 +98,7 @@ async def test_primary_keys_refuse_a_second_checkpoint_of_one_size(
     assert row is not None
     with pytest.raises(IntegrityError):
         await store.insert_rows(
-            session,
+            await session.connection(),
             store.LedgerCheckpoint,
             [
                 {

@@ -163,7 +163,7 @@ class Verifier:
         Raises:
             NoteError: The string is malformed, not an Ed25519 key, or its key ID is wrong.
         """
-        parts = vkey.split("+")
+        parts = vkey.split("+", 2)  # the base64 key may itself contain "+"
         if len(parts) != _VKEY_PARTS:
             msg = "verifier key must have the form <name>+<hex key ID>+<base64 key>"
             raise NoteError(msg)

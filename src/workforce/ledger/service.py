@@ -261,12 +261,20 @@ async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appe
         msg = "append needs at least one entry"
         raise ValueError(msg)
     await lock_ledger(session)
-    head = await store.latest_checkpoint_row(session)
-    size = head.size if head is not None else 0
+    conn = await session.connection()
+    head = await store.head(conn)
+    size = head[0] if head is not None else 0
     peaks_plan = root_plan(size).parts[0]
     wanted = [*peaks_plan, (0, size - 1)] if size else []
-    cache = await store.subtree_hashes(session, wanted)
-    stream = StreamingRoot.resume(size, [cache[key] for key in peaks_plan])
+    cache = await store.subtree_hashes(conn, wanted)
+    try:
+        stream = StreamingRoot.resume(size, [cache[key] for key in peaks_plan])
+    except KeyError:
+        stream = None
+    if head is not None and (stream is None or stream.root() != head[1]):
+        msg = f"the stored subtrees do not match checkpoint {size}; run `workforce ledger verify`"
+        raise RuntimeError(msg)
+    stream = stream or StreamingRoot()
     prev = cache[(0, size - 1)].hex() if size else GENESIS_PREV
     ts = _now()
 
@@ -300,72 +308,79 @@ async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appe
     new_size = size + len(drafts)
     root = stream.root()
     note = sign_checkpoint(Checkpoint(ctx.settings.ledger_origin, new_size, root), signers(ctx))
-    await store.insert_rows(session, LedgerEntry, entry_rows)
-    await store.insert_rows(session, LedgerSubtree, subtree_rows)
-    await store.insert_rows(
-        session,
-        LedgerCheckpoint,
-        [
-            {
-                "size": new_size,
-                "prev_size": head.size if head is not None else None,
-                "root_hash": root,
-                "note": note,
-                "created_at": ts,
-            }
-        ],
-    )
-    await store.insert_rows(session, LedgerSubject, subject_rows)
-    await store.insert_rows(session, LedgerOpening, opening_rows)
+    checkpoint_row = {
+        "size": new_size,
+        "prev_size": head[0] if head is not None else None,
+        "root_hash": root,
+        "note": note,
+        "created_at": ts,
+    }
+    await store.insert_rows(conn, LedgerEntry, entry_rows)
+    await store.insert_rows(conn, LedgerSubtree, subtree_rows)
+    await store.insert_rows(conn, LedgerCheckpoint, [checkpoint_row])
+    await store.insert_rows(conn, LedgerSubject, subject_rows)
+    await store.insert_rows(conn, LedgerOpening, opening_rows)
     return Appended(entries=appended, size=new_size, root_hash=root, note=note)
 
 
 # --- proofs ------------------------------------------------------------------------------
 
 
-async def _resolve(session: AsyncSession, plans: Sequence[HashPlan]) -> list[list[bytes]]:
-    """Assemble several plans from one query of their stored subtree hashes."""
+def _beyond(size: int, tree: int) -> BadRequest:
+    return BadRequest(
+        f"size {size} is beyond the tree size {tree}",
+        code=SIZE_BEYOND_TREE,
+        title="Size beyond the tree",
+    )
+
+
+async def _resolve(
+    session: AsyncSession, plans: Sequence[HashPlan], size: int
+) -> list[list[bytes]]:
+    """Assemble plans over the tree of ``size`` leaves from one query of their subtree hashes.
+
+    The query also asks for the last leaf of that tree: if it is not stored, ``size`` is beyond
+    the tree (entries, subtrees and checkpoints are written in one transaction).
+
+    Raises:
+        BadRequest: ``size_beyond_tree``.
+    """
+    conn = await session.connection()
+    if size > MAX_SAFE_INTEGER:
+        raise _beyond(size, await store.tree_size(conn))
     keys = {key for plan in plans for key in plan.keys}
-    hashes = await store.subtree_hashes(session, keys)
+    if size:
+        keys.add((0, size - 1))
+    hashes = await store.subtree_hashes(conn, keys)
+    if size and (0, size - 1) not in hashes:
+        raise _beyond(size, await store.tree_size(conn))
     return [plan.assemble(hashes) for plan in plans]
 
 
-async def _check_size(session: AsyncSession, size: int) -> int:
-    tree = await store.tree_size(session)
-    if size > tree:
-        raise BadRequest(
-            f"size {size} is beyond the tree size {tree}",
-            code=SIZE_BEYOND_TREE,
-            title="Size beyond the tree",
-        )
-    return tree
-
-
 async def inclusion_proof(session: AsyncSession, index: int, size: int) -> list[bytes]:
-    """The RFC 9162 audit path of leaf ``index`` in the tree of ``size`` leaves.
+    """The RFC 9162 audit path of leaf ``index`` in the tree of ``size`` leaves (one query).
 
     Raises:
-        BadRequest: ``size_beyond_tree`` or ``index_out_of_range``.
+        BadRequest: ``index_out_of_range`` or ``size_beyond_tree``.
     """
-    await _check_size(session, size)
     if not 0 <= index < size:
         raise BadRequest(
             f"index {index} is not below size {size}",
             code=INDEX_OUT_OF_RANGE,
             title="Index out of range",
         )
-    return (await _resolve(session, [inclusion_plan(index, size)]))[0]
+    return (await _resolve(session, [inclusion_plan(index, size)], size))[0]
 
 
 async def inclusion_proofs(
     session: AsyncSession, indices: Sequence[int], size: int
 ) -> list[list[bytes]]:
     """Audit paths of several leaves in one tree (one query)."""
-    return await _resolve(session, [inclusion_plan(index, size) for index in indices])
+    return await _resolve(session, [inclusion_plan(index, size) for index in indices], size)
 
 
 async def consistency_proof(session: AsyncSession, first: int, second: int) -> list[bytes]:
-    """The RFC 9162 consistency proof from tree size ``first`` to ``second``.
+    """The RFC 9162 consistency proof from tree size ``first`` to ``second`` (one query).
 
     Raises:
         BadRequest: ``invalid_range`` (``first`` = 0 or ``first`` > ``second``) or
@@ -377,13 +392,12 @@ async def consistency_proof(session: AsyncSession, first: int, second: int) -> l
             code=INVALID_RANGE,
             title="Invalid range",
         )
-    await _check_size(session, second)
-    return (await _resolve(session, [consistency_plan(first, second)]))[0]
+    return (await _resolve(session, [consistency_plan(first, second)], second))[0]
 
 
 async def root_at(session: AsyncSession, size: int) -> bytes:
     """The root hash of the first ``size`` leaves, from stored subtrees."""
-    return (await _resolve(session, [root_plan(size)]))[0][0]
+    return (await _resolve(session, [root_plan(size)], size))[0][0]
 
 
 # --- checkpoints -------------------------------------------------------------------------
@@ -451,7 +465,7 @@ async def public_entries(
         BadRequest: ``invalid_range`` (negative start or end before start) or
             ``index_out_of_range`` (start at or beyond the tree size).
     """
-    tree = await store.tree_size(session)
+    tree = await store.tree_size(await session.connection())
     last = start + MAX_ENTRIES_PAGE - 1 if end is None else end
     if start < 0 or last < start:
         raise BadRequest("start must be at least 0 and at most end", code=INVALID_RANGE)
@@ -555,7 +569,7 @@ async def _case(session: AsyncSession, ctx: AppContext, normalized_case: str) ->
     commitment = commit("case", salt, normalized_case)
     cipher = _seal(ctx, 0, "case:" + commitment, normalized_case)
     await store.insert_rows(
-        session,
+        await session.connection(),
         LedgerCase,
         [{"case_key": key, "commitment": commitment, "salt": salt, "value_cipher": cipher}],
     )

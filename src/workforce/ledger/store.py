@@ -41,7 +41,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workforce.db import Base
@@ -161,7 +161,42 @@ def node_index(level: int, idx: int) -> int:
     return stored_hash_count(last_leaf) + level
 
 
-# --- selects ----------------------------------------------------------------------------
+# --- hot paths (Core, on the session's connection: the write path and proofs) -------------
+
+
+async def head(conn: AsyncConnection) -> tuple[int, bytes] | None:
+    """``(size, root hash)`` of the latest checkpoint, if any."""
+    table = LedgerCheckpoint.__table__
+    stmt = select(table.c.size, table.c.root_hash).order_by(table.c.size.desc()).limit(1)
+    row = (await conn.execute(stmt)).first()
+    return (int(row[0]), bytes(row[1])) if row is not None else None
+
+
+async def tree_size(conn: AsyncConnection) -> int:
+    """Size of the latest signed checkpoint (0 for an empty ledger)."""
+    latest = await head(conn)
+    return latest[0] if latest is not None else 0
+
+
+async def subtree_hashes(
+    conn: AsyncConnection, keys: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of the subtrees ``keys`` that exist (one query)."""
+    by_node = {node_index(level, idx): (level, idx) for level, idx in keys}
+    if not by_node:
+        return {}
+    table = LedgerSubtree.__table__
+    stmt = select(table.c.node, table.c.hash).where(table.c.node.in_(list(by_node)))
+    return {by_node[node]: bytes(value) for node, value in (await conn.execute(stmt)).tuples()}
+
+
+async def insert_rows(conn: AsyncConnection, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert plain rows into one ledger table (one executemany, no ORM unit of work)."""
+    if rows:
+        await conn.execute(insert(model.__table__), rows)
+
+
+# --- selects (ORM) --------------------------------------------------------------------------
 
 
 async def latest_checkpoint_row(session: AsyncSession) -> LedgerCheckpoint | None:
@@ -173,25 +208,6 @@ async def latest_checkpoint_row(session: AsyncSession) -> LedgerCheckpoint | Non
 async def checkpoint_row(session: AsyncSession, size: int) -> LedgerCheckpoint | None:
     """The checkpoint of exactly ``size`` leaves, if one was signed."""
     return await session.get(LedgerCheckpoint, size)
-
-
-async def tree_size(session: AsyncSession) -> int:
-    """Size of the latest signed checkpoint (0 for an empty ledger)."""
-    stmt = select(LedgerCheckpoint.size).order_by(LedgerCheckpoint.size.desc()).limit(1)
-    return int((await session.scalar(stmt)) or 0)
-
-
-async def subtree_hashes(
-    session: AsyncSession, keys: Iterable[tuple[int, int]]
-) -> dict[tuple[int, int], bytes]:
-    """The stored hashes of the subtrees ``keys`` (one query)."""
-    by_node = {node_index(level, idx): (level, idx) for level, idx in keys}
-    if not by_node:
-        return {}
-    stmt = select(LedgerSubtree.node, LedgerSubtree.hash).where(
-        LedgerSubtree.node.in_(list(by_node))
-    )
-    return {by_node[node]: value for node, value in (await session.execute(stmt)).tuples()}
 
 
 async def entries_between(session: AsyncSession, start: int, end: int) -> list[LedgerEntry]:
@@ -223,12 +239,6 @@ async def subject_seqs(session: AsyncSession, subject_key: bytes) -> list[int]:
     return list((await session.scalars(stmt)).all())
 
 
-async def subject_key_of(session: AsyncSession, seq: int) -> bytes | None:
-    """The keyed subject index of an entry, if it is still indexed."""
-    stmt = select(LedgerSubject.subject_key).where(LedgerSubject.seq == seq).limit(1)
-    return await session.scalar(stmt)
-
-
 async def openings(
     session: AsyncSession, seqs: Sequence[int], field: str
 ) -> dict[int, LedgerOpening]:
@@ -244,17 +254,3 @@ async def openings(
 async def case_by_key(session: AsyncSession, case_key: bytes) -> LedgerCase | None:
     """The stored case with this keyed index."""
     return await session.get(LedgerCase, case_key)
-
-
-async def case_by_commitment(session: AsyncSession, commitment: str) -> LedgerCase | None:
-    """The stored case with this commitment."""
-    return await session.scalar(select(LedgerCase).where(LedgerCase.commitment == commitment))
-
-
-# --- inserts ----------------------------------------------------------------------------
-
-
-async def insert_rows(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Insert plain rows into one ledger table (one executemany, no ORM unit of work)."""
-    if rows:
-        await session.execute(insert(model.__table__), rows)

@@ -52,6 +52,7 @@ from workforce.security.idnumber import today_in_china
 from workforce.security.principal import Principal
 from workforce.settings import Settings
 from workforce.training import aggregates, rosters
+from workforce.training.bulk import SQLITE_MAX_PARAMS, Bulk
 from workforce.training import service as training
 from workforce.training.models import (
     RosterImport,
@@ -421,9 +422,10 @@ async def get_import(
 # --------------------------------------------------------------------------- the worker
 
 
-@dataclass
+@dataclass(slots=True)
 class _Person:
-    id: uuid.UUID | None
+    id: Any
+    """Native id (see :class:`Bulk`); None until registered."""
     name: str
     region_code: str
     positions: tuple[str, ...]
@@ -439,9 +441,19 @@ class _Counts:
     registered: int = 0
 
 
+_RECORD_COLUMNS: Final = (
+    "id", "base_org_id", "practitioner_id", "course_id", "course_code", "category", "mode",
+    "hours_tenths", "completed_on", "external_ref", "import_id", "created_at",
+)
+
+
 @dataclass
 class Importer:
-    """Processes one import inside one transaction (see the module docstring)."""
+    """Processes one import inside one transaction (see the module docstring).
+
+    Works on native driver values throughout (:class:`~workforce.training.bulk.Bulk`): a
+    chunk costs a handful of statements whatever its size.
+    """
 
     session: AsyncSession
     ctx: AppContext
@@ -449,7 +461,26 @@ class Importer:
     import_id: uuid.UUID
     counts: _Counts = field(default_factory=_Counts)
     rejected_refs: set[str] = field(default_factory=set)
-    subjects: dict[uuid.UUID, aggregates.Subject] = field(default_factory=dict)
+    subjects: dict[Any, aggregates.Subject] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.bulk = Bulk(self.session)
+        self.base = self.bulk.uuid(self.actor.org_id)
+        self.native_import = self.bulk.uuid(self.import_id)
+        n = len(_RECORD_COLUMNS)
+        self._insert_records = (
+            f"INSERT INTO training_records ({', '.join(_RECORD_COLUMNS)}) "  # noqa: S608 - constant
+            f"VALUES ({self.bulk.placeholders(n)})"
+        )
+        self._insert_links = (
+            "INSERT INTO practitioner_links (id, practitioner_id, org_id, relation, created_at) "
+            f"VALUES ({self.bulk.placeholders(5)}) "
+            "ON CONFLICT (practitioner_id, org_id, relation) DO NOTHING"
+        )
+        self._insert_errors = (
+            "INSERT INTO training_import_errors (import_id, line, code, detail) "
+            f"VALUES ({self.bulk.placeholders(4)})"
+        )
 
     async def validator(self) -> rosters.Validator:
         """The database-free checks for this base (its courses and accreditations)."""
@@ -458,7 +489,9 @@ class Importer:
         return rosters.Validator(
             vault=self.ctx.vault,
             courses={
-                code: rosters.CourseInfo(c.id, c.code, c.category, c.delivery_mode, c.hours_tenths)
+                code: rosters.CourseInfo(
+                    self.bulk.uuid(c.id), c.code, c.category, c.delivery_mode, c.hours_tenths
+                )
                 for code, c in courses.items()
             },
             accreditations=[
@@ -475,7 +508,7 @@ class Importer:
         candidates: list[tuple[rosters.Prepared, _Person]] = []
         prepared = [item for item in items if isinstance(item, rosters.Prepared)]
         existing = await self._existing_refs([p.ref for p in prepared])
-        people = await self._people([p.subject_key for p in prepared])
+        people = await self._people({p.subject_key for p in prepared})
         new_people: dict[bytes, _Person] = {}
         chunk_refs: set[str] = set()
         for item in items:
@@ -521,17 +554,17 @@ class Importer:
         errors: list[rosters.RowError],
         item: rosters.Prepared,
         person: _Person | None,
-        found: tuple[uuid.UUID, str, int, dt.date, uuid.UUID | None],
+        found: tuple[Any, ...],
     ) -> None:
         practitioner_id, course_code, tenths, day, import_id = found
-        if import_id == self.import_id:
+        if import_id == self.native_import:
             self._reject(errors, _err(item, DUPLICATE_IN_FILE, "external_ref appears earlier in the file"))
         elif (
             person is not None
             and person.id == practitioner_id
             and course_code == item.course.code
             and tenths == item.tenths
-            and day == item.day
+            and day == self.bulk.date(item.day)
         ):
             self.counts.already_recorded += 1
         else:
@@ -540,29 +573,27 @@ class Importer:
                 "this external_ref was already used for a different completion",
             ))
 
-    async def _existing_refs(
-        self, refs: list[str]
-    ) -> dict[str, tuple[uuid.UUID, str, int, dt.date, uuid.UUID | None]]:
-        if not refs:
-            return {}
-        r = TrainingRecord
-        rows = await self.session.execute(
-            select(r.external_ref, r.practitioner_id, r.course_code, r.hours_tenths, r.completed_on, r.import_id)
-            .where(r.base_org_id == self.actor.org_id, r.external_ref.in_(refs))
+    async def _existing_refs(self, refs: list[str]) -> dict[str, tuple[Any, ...]]:
+        rows = await self.bulk.select_in(
+            "SELECT external_ref, practitioner_id, course_code, hours_tenths, completed_on, "
+            f"import_id FROM training_records WHERE base_org_id = {self.bulk.placeholders(1)} "
+            "AND external_ref {in_}",
+            (self.base,),
+            refs,
+            "text",
         )
-        return {row[0]: (row[1], row[2], row[3], row[4], row[5]) for row in rows}
+        return {row[0]: row[1:] for row in rows}
 
-    async def _people(self, keys: list[bytes]) -> dict[bytes, _Person]:
-        if not keys:
-            return {}
-        p = Practitioner
-        rows = await self.session.execute(
-            select(p.subject_key, p.id, p.name, p.region_code, p.positions).where(
-                p.subject_key.in_(set(keys))
-            )
+    async def _people(self, keys: set[bytes]) -> dict[bytes, _Person]:
+        rows = await self.bulk.select_in(
+            "SELECT subject_key, id, name, region_code, positions FROM practitioners "
+            "WHERE subject_key {in_}",
+            (),
+            list(keys),
+            "bytea",
         )
         return {
-            key: _Person(pid, name, region, tuple(positions or ()))
+            bytes(key): _Person(pid, name, region, self.bulk.positions(positions))
             for key, pid, name, region, positions in rows
         }
 
@@ -572,25 +603,13 @@ class Importer:
         errors: list[rosters.RowError],
     ) -> list[tuple[rosters.Prepared, _Person]]:
         cap = self.ctx.settings.max_hours_per_day_tenths
-        known = {person.id for _, person in candidates if person.id is not None}
-        days = {item.day for item, _ in candidates}
-        sums: dict[tuple[object, dt.date], int] = {}
-        if known:
-            r = TrainingRecord
-            rows = await self.session.execute(
-                select(r.practitioner_id, r.completed_on, func.sum(r.hours_tenths))
-                .where(
-                    r.practitioner_id.in_(known),
-                    r.completed_on.in_(days),
-                    r.voided_at.is_(None),
-                )
-                .group_by(r.practitioner_id, r.completed_on)
-            )
-            for pid, day, total in rows:
-                sums[(pid, day)] = int(total)
+        pairs = {(person.id, self.bulk.date(item.day)) for item, person in candidates if person.id is not None}
+        sums: dict[tuple[Any, Any], int] = {}
+        for pid, day, total in await self._day_sums(sorted(pairs, key=str)):
+            sums[(pid, day)] = int(total)
         accepted: list[tuple[rosters.Prepared, _Person]] = []
         for item, person in candidates:
-            key: tuple[object, dt.date] = (person.id if person.id is not None else id(person), item.day)
+            key = (person.id if person.id is not None else id(person), self.bulk.date(item.day))
             total = sums.get(key, 0) + item.tenths
             if total > cap:
                 self._reject(errors, _err(
@@ -602,6 +621,33 @@ class Importer:
             accepted.append((item, person))
         return accepted
 
+    async def _day_sums(self, pairs: list[tuple[Any, Any]]) -> list[tuple[Any, ...]]:
+        """Hours already recorded per (practitioner, day), for the given pairs only."""
+        if not pairs:
+            return []
+        if self.bulk.pg:
+            return await self.bulk.execute(
+                "SELECT r.practitioner_id, r.completed_on, SUM(r.hours_tenths) "
+                "FROM unnest($1::uuid[], $2::date[]) AS v(p, d) "
+                "JOIN training_records r ON r.practitioner_id = v.p AND r.completed_on = v.d "
+                "WHERE r.voided_at IS NULL GROUP BY r.practitioner_id, r.completed_on",
+                [[p for p, _ in pairs], [d for _, d in pairs]],
+            )
+        out: list[tuple[Any, ...]] = []
+        step = SQLITE_MAX_PARAMS // 2
+        for start in range(0, len(pairs), step):
+            part = pairs[start : start + step]
+            values = ", ".join(["(?, ?)"] * len(part))
+            out.extend(await self.bulk.execute(
+                # CROSS JOIN keeps SQLite probing the (practitioner_id, completed_on) index.
+                f"SELECT r.practitioner_id, r.completed_on, SUM(r.hours_tenths) FROM (VALUES {values}) AS v "  # noqa: S608 - placeholders only
+                "CROSS JOIN training_records AS r ON r.practitioner_id = v.column1 "
+                "AND r.completed_on = v.column2 WHERE r.voided_at IS NULL "
+                "GROUP BY r.practitioner_id, r.completed_on",
+                [value for pair in part for value in pair],
+            ))
+        return out
+
     async def _register(self, wanted: dict[bytes, _Person]) -> None:
         """Register the new people of accepted rows (bulk), then learn their ids."""
         if not wanted:
@@ -609,7 +655,7 @@ class Importer:
         self.counts.registered += await practitioners.register_many(
             self.session, self.ctx, self.actor, [(p.number, p.name, []) for p in wanted.values()]
         )
-        found = await self._people(list(wanted))
+        found = await self._people(set(wanted))
         for key, person in wanted.items():
             registered = found[key]
             person.id = registered.id
@@ -619,48 +665,36 @@ class Importer:
     async def _write(self, accepted: list[tuple[rosters.Prepared, _Person]]) -> None:
         if not accepted:
             return
-        now = utcnow()
-        records: list[dict[str, Any]] = []
+        bulk = self.bulk
+        now = bulk.timestamp(utcnow())
+        base, import_id = self.base, self.native_import
+        records: list[tuple[Any, ...]] = []
         changes: list[aggregates.Change] = []
+        subjects = self.subjects
         for item, person in accepted:
             pid = person.id
-            assert pid is not None  # noqa: S101 - registered above
             course = item.course
-            records.append({
-                "id": new_id(), "base_org_id": self.actor.org_id, "practitioner_id": pid,
-                "course_id": course.id, "course_code": course.code, "category": course.category,
-                "mode": course.mode, "hours_tenths": item.tenths, "completed_on": item.day,
-                "external_ref": item.ref, "import_id": self.import_id, "created_at": now,
-                "voided_at": None, "void_reason": None, "voided_by": None,
-            })
+            records.append((
+                bulk.new_uuid(), base, pid, course.id, course.code, course.category, course.mode,
+                item.tenths, bulk.date(item.day), item.ref, import_id, now,
+            ))
             changes.append(aggregates.Change(pid, course.category, item.day.year, course.mode, item.tenths, 1))
-            if pid not in self.subjects:
-                self.subjects[pid] = aggregates.Subject(pid, person.region_code, person.positions)
-        await self.session.execute(TrainingRecord.__table__.insert(), records)
-        pids = sorted({change.practitioner_id for change in changes})
-        link = aggregates.dialect_insert(self.session, PractitionerLink.__table__)  # type: ignore[arg-type]
-        await self.session.execute(
-            link.on_conflict_do_nothing(index_elements=["practitioner_id", "org_id", "relation"]),
-            [
-                {"id": new_id(), "practitioner_id": pid, "org_id": self.actor.org_id,
-                 "relation": "trained", "created_at": now, "ended_at": None}
-                for pid in pids
-            ],
+            if pid not in subjects:
+                subjects[pid] = aggregates.Subject(pid, person.region_code, person.positions)
+        await bulk.executemany(self._insert_records, records)
+        await bulk.executemany(
+            self._insert_links,
+            [(bulk.new_uuid(), pid, base, "trained", now) for pid in {c.practitioner_id for c in changes}],
         )
-        await aggregates.apply_changes(self.session, self.ctx, self.subjects, changes)
+        await aggregates.apply_changes(self.session, self.ctx, subjects, changes, bulk=bulk)
         self.counts.accepted += len(records)
-        if len(self.subjects) > 4 * CHUNK_ROWS:
-            self.subjects.clear()
+        if len(subjects) > 4 * CHUNK_ROWS:
+            subjects.clear()
 
     async def _write_errors(self, errors: list[rosters.RowError]) -> None:
-        if not errors:
-            return
-        await self.session.execute(
-            RosterImportError.__table__.insert(),
-            [
-                {"import_id": self.import_id, "line": e.line, "code": e.code, "detail": redact(e.detail)[:300]}
-                for e in errors
-            ],
+        await self.bulk.executemany(
+            self._insert_errors,
+            [(self.native_import, e.line, e.code, redact(e.detail)[:300]) for e in errors],
         )
 
     async def finish(self) -> None:
