@@ -19,6 +19,7 @@ from tests.api.test_admission import (
     give_certificate,
     punish,
     qualified,
+    unwire_hiring,
     wire_hiring,
 )
 from tests.api.test_employments import hire
@@ -98,8 +99,10 @@ async def test_recheck_catches_what_no_event_announced(
     session: AsyncSession,
     ctx: AppContext,
     sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Hooks not wired: the revocation and the credit decision raise nothing by themselves.
+    unwire_hiring(monkeypatch)
     regulator, inst, person, number = await qualified(factory, session, ctx)
     cert_holder, holder_number = await factory.practitioner(by=inst)
     cert = await give_certificate(session, ctx, regulator, cert_holder)

@@ -63,6 +63,15 @@ def wire_hiring(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hooks, "SUBSCRIBERS", subscribers)
 
 
+def unwire_hiring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove the hiring alert handlers (to see what the re-check finds by itself)."""
+    subscribers = {
+        event: tuple(t for t in targets if t not in HIRING_SUBSCRIBERS.values())
+        for event, targets in hooks.SUBSCRIBERS.items()
+    }
+    monkeypatch.setattr(hooks, "SUBSCRIBERS", subscribers)
+
+
 async def give_certificate(
     session: AsyncSession,
     ctx: AppContext,

@@ -672,3 +672,38 @@ async def test_a_ban_recorded_through_the_api_revokes_and_blocks_issuance(
     assert refused.status_code == 422
     assert _codes(refused) == ["holder_banned"]
     assert number not in refused.text
+
+
+async def test_a_suspended_certificate_expires_when_reinstated(
+    client, factory: Factory, ctx, capture_events
+) -> None:
+    regulator, _, _, cert = await h.certified(client, factory)
+    url = f"/api/v1/certificates/{cert['serial']}/revocation"
+    await client.post(url, json={"action": "suspend", "reason": "核查"}, headers=regulator.headers)
+    await factory.session.execute(
+        update(Certificate)
+        .where(Certificate.serial == cert["serial"])
+        .values(valid_until=today_in_china() - timedelta(days=1))
+    )
+    await factory.session.commit()
+    capture_events.clear()
+    assert await service.expire_due(factory.session, ctx, today_in_china()) == 0
+    await factory.session.commit()
+    reinstated = await client.post(
+        url, json={"action": "reinstate", "reason": "核查完毕"}, headers=regulator.headers
+    )
+    assert reinstated.json()["status"] == "expired"
+    assert await service.expire_due(factory.session, ctx, today_in_china()) == 0
+    assert [(e["status"], e["reason"]) for e in capture_events] == [("expired", "核查完毕")]
+
+
+def test_serials_are_random_and_normalized() -> None:
+    serials = {service.new_serial() for _ in range(2000)}
+    assert len(serials) == 2000
+    for serial in list(serials)[:50]:
+        assert service.normalize_serial(serial) == serial
+        assert service.normalize_serial(serial.lower().replace("-", " ")) == serial
+        assert service.normalize_serial(serial[3:]) == serial  # without the prefix
+    assert service.normalize_serial("TY-0000") is None
+    assert service.normalize_serial("TY-UUUU-0000-0000-0000-0000-0000") is None  # U is not used
+    assert service.normalize_serial("x" * 10_000) is None

@@ -31,8 +31,12 @@ async def test_hours_boundary_71_9_vs_72(client, factory: Factory) -> None:
     person, number = await factory.practitioner(by=base, positions=["caregiver"])
     await add_course(client, base, "SK", hours=12)
     for day in range(1, 6):
-        assert (await log(client, base, person.id, "SK", 12, dt.date(2025, 4, day), f"d{day}")).status_code == 201
-    assert (await log(client, base, person.id, "SK", "11.9", dt.date(2025, 4, 6), "d6")).status_code == 201
+        assert (
+            await log(client, base, person.id, "SK", 12, dt.date(2025, 4, day), f"d{day}")
+        ).status_code == 201
+    assert (
+        await log(client, base, person.id, "SK", "11.9", dt.date(2025, 4, 6), "d6")
+    ).status_code == 201
     response = await _compliance(client, base, person.id)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -42,12 +46,18 @@ async def test_hours_boundary_71_9_vs_72(client, factory: Factory) -> None:
     assert skills["period"] == "2025"
     assert '"earned_hours":71.9' in response.text  # one decimal on the wire
     assert number not in response.text
-    assert (await log(client, base, person.id, "SK", "0.1", dt.date(2025, 4, 7), "d7")).status_code == 201
+    assert (
+        await log(client, base, person.id, "SK", "0.1", dt.date(2025, 4, 7), "d7")
+    ).status_code == 201
     skills = _by_rule((await _compliance(client, base, person.id)).json())["nj-yearly-skills-2021"]
     assert (skills["earned_hours"], skills["met"]) == (72.0, True)
     # Ethics (40 h) applies to everyone in Nanjing; the director round does not apply to a caregiver.
     rules = _by_rule((await _compliance(client, base, person.id)).json())
-    assert set(rules) == {"nj-yearly-skills-2021", "nj-yearly-ethics-2021", "js-caregiver-round-2021-2025"}
+    assert set(rules) == {
+        "nj-yearly-skills-2021",
+        "nj-yearly-ethics-2021",
+        "js-caregiver-round-2021-2025",
+    }
     assert rules["nj-yearly-ethics-2021"]["earned_hours"] == 0.0
 
 
@@ -56,11 +66,21 @@ async def test_year_boundary_dec_31_vs_jan_1(client, factory: Factory) -> None:
     person, _ = await factory.practitioner(by=base, positions=["caregiver"])
     await add_course(client, base, "SK", hours=12)
     await add_course(client, base, "ROUND", category="caregiver_round", hours=12)
-    assert (await log(client, base, person.id, "SK", 12, dt.date(2024, 12, 31), "dec31")).status_code == 201
-    assert (await log(client, base, person.id, "SK", 3, dt.date(2025, 1, 1), "jan1")).status_code == 201
-    assert (await log(client, base, person.id, "ROUND", 10, dt.date(2024, 6, 1), "r24")).status_code == 201
-    assert (await log(client, base, person.id, "ROUND", 5, dt.date(2025, 6, 1), "r25")).status_code == 201
-    assert (await log(client, base, person.id, "ROUND", 7, dt.date(2026, 1, 1), "r26")).status_code == 201
+    assert (
+        await log(client, base, person.id, "SK", 12, dt.date(2024, 12, 31), "dec31")
+    ).status_code == 201
+    assert (
+        await log(client, base, person.id, "SK", 3, dt.date(2025, 1, 1), "jan1")
+    ).status_code == 201
+    assert (
+        await log(client, base, person.id, "ROUND", 10, dt.date(2024, 6, 1), "r24")
+    ).status_code == 201
+    assert (
+        await log(client, base, person.id, "ROUND", 5, dt.date(2025, 6, 1), "r25")
+    ).status_code == 201
+    assert (
+        await log(client, base, person.id, "ROUND", 7, dt.date(2026, 1, 1), "r26")
+    ).status_code == 201
     y2024 = _by_rule((await _compliance(client, base, person.id, 2024)).json())
     y2025 = _by_rule((await _compliance(client, base, person.id, 2025)).json())
     assert y2024["nj-yearly-skills-2021"]["earned_hours"] == 12.0
@@ -91,7 +111,9 @@ async def test_visibility(client, factory: Factory) -> None:
     admin = await factory.org("admin", region=None)
     person, _ = await factory.practitioner(by=employer)
     await add_course(client, base, "SK", hours=12)
-    assert (await log(client, base, person.id, "SK", 2, dt.date(2025, 3, 1), "v1")).status_code == 201
+    assert (
+        await log(client, base, person.id, "SK", 2, dt.date(2025, 3, 1), "v1")
+    ).status_code == 201
     for allowed in (base, employer, regulator):
         assert (await _compliance(client, allowed, person.id)).status_code == 200
     for hidden in (other_base, stranger_inst, suzhou):
@@ -106,12 +128,22 @@ async def test_visibility(client, factory: Factory) -> None:
     assert this_year.json()["year"] == today_in_china().year
 
 
-async def test_running_totals_equal_engine_over_records(client, factory: Factory, session, ctx) -> None:
+async def test_running_totals_equal_engine_over_records(
+    client, factory: Factory, session, ctx
+) -> None:
     """Random completions and voids: compliance from the totals == the engine over the records."""
     rng = random.Random(7)
     base, regulator = await accredited_base(client, factory)
     other, _ = await accredited_base(client, factory, region="320104", regulator=regulator)
-    people = [(await factory.practitioner(by=base, positions=rng.choice([["caregiver"], ["director"], ["caregiver", "director"]])))[0] for _ in range(4)]
+    people = [
+        (
+            await factory.practitioner(
+                by=base,
+                positions=rng.choice([["caregiver"], ["director"], ["caregiver", "director"]]),
+            )
+        )[0]
+        for _ in range(4)
+    ]
     for actor in (base, other):
         await add_course(client, actor, "SK", hours=8)
         await add_course(client, actor, "ETH", category="ethics", hours=6)
@@ -123,16 +155,36 @@ async def test_running_totals_equal_engine_over_records(client, factory: Factory
         person = rng.choice(people)
         day = dt.date(rng.choice((2024, 2025)), rng.randint(1, 12), rng.randint(1, 28))
         hours = rng.randint(1, 40) / 10
-        response = await log(client, actor, person.id, rng.choice(("SK", "ETH", "RD", "DR")), hours, day, f"rnd-{i}")
+        response = await log(
+            client, actor, person.id, rng.choice(("SK", "ETH", "RD", "DR")), hours, day, f"rnd-{i}"
+        )
         if response.status_code == 201:
             logged.append((actor, response.json()["record_id"]))
     for actor, record_id in rng.sample(logged, 8):
-        assert (await client.post(f"/api/v1/training-records/{record_id}/void", json={"reason": "更正"}, headers=actor.headers)).status_code == 200
+        assert (
+            await client.post(
+                f"/api/v1/training-records/{record_id}/void",
+                json={"reason": "更正"},
+                headers=actor.headers,
+            )
+        ).status_code == 200
     for person in people:
-        rows = (await session.execute(
-            TrainingRecord.__table__.select().where(TrainingRecord.practitioner_id == person.id, TrainingRecord.voided_at.is_(None))
-        )).all()
-        records = [RecordHours(category=r.category, completed_on=r.completed_on, hours_tenths=r.hours_tenths, mode=r.mode) for r in rows]
+        rows = (
+            await session.execute(
+                TrainingRecord.__table__.select().where(
+                    TrainingRecord.practitioner_id == person.id, TrainingRecord.voided_at.is_(None)
+                )
+            )
+        ).all()
+        records = [
+            RecordHours(
+                category=r.category,
+                completed_on=r.completed_on,
+                hours_tenths=r.hours_tenths,
+                mode=r.mode,
+            )
+            for r in rows
+        ]
         for year in (2024, 2025):
             expected = evaluate(ctx.rules, person.region_code, person.positions, year, records)
             assert await service.compliance(session, ctx, person, year) == expected
@@ -142,5 +194,9 @@ async def test_running_totals_equal_engine_over_records(client, factory: Factory
 
     from workforce.training.models import RuleMetCount
 
-    kept = {(r.region_code, r.rule_id, r.period_label): r.met for r in (await session.scalars(select(RuleMetCount))).all() if r.met}
+    kept = {
+        (r.region_code, r.rule_id, r.period_label): r.met
+        for r in (await session.scalars(select(RuleMetCount))).all()
+        if r.met
+    }
     assert kept == dict(recount)

@@ -22,17 +22,29 @@ async def _seed(client, factory: Factory):
     await add_course(client, nj_base, "SK", hours=12)
     await add_course(client, nj_base, "ETH", category="ethics", hours=12, mode="online")
     await add_course(client, sz_base, "RD", category="caregiver_round", hours=12)
-    xuanwu = [(await factory.practitioner(by=nj_base, positions=["caregiver"]))[0] for _ in range(2)]
+    xuanwu = [
+        (await factory.practitioner(by=nj_base, positions=["caregiver"]))[0] for _ in range(2)
+    ]
     qinhuai = (await factory.practitioner(by=nanjing, positions=["director"], region="320104"))[0]
     suzhou = (await factory.practitioner(by=sz_base, positions=["caregiver"]))[0]
     # xuanwu[0] meets the Nanjing skills rule (72 h in 2025); the others do not.
     for day in range(1, 7):
-        assert (await log(client, nj_base, xuanwu[0].id, "SK", 12, dt.date(2025, 5, day), f"x0-{day}")).status_code == 201
-    assert (await log(client, nj_base, xuanwu[1].id, "SK", 5, dt.date(2025, 5, 1), "x1")).status_code == 201
-    assert (await log(client, nj_base, qinhuai.id, "ETH", "2.5", dt.date(2025, 5, 1), "q1")).status_code == 201
-    assert (await log(client, nj_base, qinhuai.id, "SK", 1, dt.date(2024, 5, 1), "q0")).status_code == 201
+        assert (
+            await log(client, nj_base, xuanwu[0].id, "SK", 12, dt.date(2025, 5, day), f"x0-{day}")
+        ).status_code == 201
+    assert (
+        await log(client, nj_base, xuanwu[1].id, "SK", 5, dt.date(2025, 5, 1), "x1")
+    ).status_code == 201
+    assert (
+        await log(client, nj_base, qinhuai.id, "ETH", "2.5", dt.date(2025, 5, 1), "q1")
+    ).status_code == 201
+    assert (
+        await log(client, nj_base, qinhuai.id, "SK", 1, dt.date(2024, 5, 1), "q0")
+    ).status_code == 201
     for day in range(1, 11):
-        assert (await log(client, sz_base, suzhou.id, "RD", 12, dt.date(2024, 3, day), f"s-{day}")).status_code == 201
+        assert (
+            await log(client, sz_base, suzhou.id, "RD", 12, dt.date(2024, 3, day), f"s-{day}")
+        ).status_code == 201
     return province, nanjing, nj_base, sz_base
 
 
@@ -45,11 +57,15 @@ async def test_province_report_by_city(client, factory: Factory) -> None:
     response = await client.get("/api/v1/reports/workforce?year=2025", headers=province.headers)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["region_code"] == "320000" and body["region_name"] == "江苏省" and body["year"] == 2025
+    assert (
+        body["region_code"] == "320000" and body["region_name"] == "江苏省" and body["year"] == 2025
+    )
     assert body["rule_counts"] == "running"
     totals = body["totals"]
     assert totals["practitioners"] == 4
-    assert {h["category"]: (h["hours"], h["online_hours"], h["records"]) for h in totals["hours"]} == {
+    assert {
+        h["category"]: (h["hours"], h["online_hours"], h["records"]) for h in totals["hours"]
+    } == {
         "skills": (77.0, 0.0, 7),
         "ethics": (2.5, 2.5, 1),
     }
@@ -67,8 +83,15 @@ async def test_province_report_by_city(client, factory: Factory) -> None:
     # A city regulator: broken down by county; its default region is its jurisdiction.
     city = (await client.get("/api/v1/reports/workforce?year=2025", headers=nanjing.headers)).json()
     assert city["region_code"] == "320100"
-    assert {s["region_code"]: s["practitioners"] for s in city["sub_regions"]} == {"320102": 2, "320104": 1}
-    county = (await client.get("/api/v1/reports/workforce?year=2025&region=320102", headers=nanjing.headers)).json()
+    assert {s["region_code"]: s["practitioners"] for s in city["sub_regions"]} == {
+        "320102": 2,
+        "320104": 1,
+    }
+    county = (
+        await client.get(
+            "/api/v1/reports/workforce?year=2025&region=320102", headers=nanjing.headers
+        )
+    ).json()
     assert county["sub_regions"] == [] and county["totals"]["practitioners"] == 2
     assert _rules(county["totals"])["nj-yearly-skills-2021"] == (2, 1, 0.5)
     assert nj_base  # used by the seed
@@ -76,29 +99,47 @@ async def test_province_report_by_city(client, factory: Factory) -> None:
 
 async def test_jurisdiction_filter_and_access(client, factory: Factory) -> None:
     province, nanjing, nj_base, _ = await _seed(client, factory)
-    outside = await client.get("/api/v1/reports/workforce?region=320000&year=2025", headers=nanjing.headers)
-    assert outside.status_code == 403 and outside.json()["type"] == "urn:workforce:out_of_jurisdiction"
-    suzhou = await client.get("/api/v1/reports/workforce?region=320500&year=2025", headers=nanjing.headers)
+    outside = await client.get(
+        "/api/v1/reports/workforce?region=320000&year=2025", headers=nanjing.headers
+    )
+    assert (
+        outside.status_code == 403 and outside.json()["type"] == "urn:workforce:out_of_jurisdiction"
+    )
+    suzhou = await client.get(
+        "/api/v1/reports/workforce?region=320500&year=2025", headers=nanjing.headers
+    )
     assert suzhou.status_code == 403
     beijing = await client.get("/api/v1/reports/workforce?region=110000", headers=province.headers)
     assert beijing.status_code == 403
-    invalid = await client.get("/api/v1/reports/workforce?region=99&year=2025", headers=province.headers)
+    invalid = await client.get(
+        "/api/v1/reports/workforce?region=99&year=2025", headers=province.headers
+    )
     assert invalid.status_code == 422 and invalid.json()["reasons"][0]["code"] == "invalid_region"
     bad_year = await client.get("/api/v1/reports/workforce?year=1800", headers=province.headers)
     assert bad_year.status_code == 422
-    assert (await client.get("/api/v1/reports/workforce", headers=nj_base.headers)).status_code == 403
+    assert (
+        await client.get("/api/v1/reports/workforce", headers=nj_base.headers)
+    ).status_code == 403
     assert (await client.get("/api/v1/reports/workforce")).status_code == 401
     national = await factory.org("regulator", region="000000")
-    everything = (await client.get("/api/v1/reports/workforce?year=2025", headers=national.headers)).json()
-    assert everything["region_name"] == "全国" and [s["region_code"] for s in everything["sub_regions"]] == ["320000"]
+    everything = (
+        await client.get("/api/v1/reports/workforce?year=2025", headers=national.headers)
+    ).json()
+    assert everything["region_name"] == "全国" and [
+        s["region_code"] for s in everything["sub_regions"]
+    ] == ["320000"]
 
 
 async def test_running_counts_equal_recount(client, factory: Factory, session) -> None:
     province, *_ = await _seed(client, factory)
-    running = (await client.get("/api/v1/reports/workforce?year=2025", headers=province.headers)).json()
+    running = (
+        await client.get("/api/v1/reports/workforce?year=2025", headers=province.headers)
+    ).json()
     await session.execute(delete(AggregateState))  # as if the rule set had changed
     await session.commit()
-    recounted = (await client.get("/api/v1/reports/workforce?year=2025", headers=province.headers)).json()
+    recounted = (
+        await client.get("/api/v1/reports/workforce?year=2025", headers=province.headers)
+    ).json()
     assert recounted["rule_counts"] == "recomputed"
     for report in (running, recounted):
         report.pop("generated_at")

@@ -211,3 +211,27 @@ async def test_unknown_list_is_404(client) -> None:
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["type"] == "urn:workforce:status_list_not_found"
     assert (await client.get("/api/v1/status-lists/not-a-uuid")).status_code in (400, 404)
+
+
+async def test_concurrent_issuance_shares_the_lists_safely(client, factory: Factory) -> None:
+    import anyio  # noqa: PLC0415
+
+    _, base = await h.setup(factory)
+    people = []
+    for _ in range(8):
+        person, _ = await factory.practitioner(by=base)
+        await h.record_hours(factory, base, person.id, "caregiver_round", 1200)
+        people.append(person)
+    responses: list = []
+
+    async def one(pid) -> None:
+        responses.append(await h.issue(client, base, pid))
+
+    async with anyio.create_task_group() as group:
+        for person in people:
+            group.start_soon(one, person.id)
+    assert [r.status_code for r in responses] == [201] * 8, [r.text for r in responses]
+    rows = (await factory.session.scalars(select(Certificate))).all()
+    assert len({(r.revocation_list_id, r.revocation_index) for r in rows}) == 8
+    lists = (await factory.session.scalars(select(StatusList))).all()
+    assert sorted((row.purpose, row.allocated) for row in lists) == [("revocation", 8), ("suspension", 8)]

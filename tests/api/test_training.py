@@ -23,14 +23,21 @@ DAY = dt.date(2025, 3, 10)
 # --------------------------------------------------------------------------- accreditation
 
 
-async def test_accreditation_supersedes_and_keeps_history(client, factory: Factory, session) -> None:
-    base, regulator = await accredited_base(client, factory, valid_from=dt.date(2020, 1, 1), valid_until=dt.date(2030, 12, 31))
+async def test_accreditation_supersedes_and_keeps_history(
+    client, factory: Factory, session
+) -> None:
+    base, regulator = await accredited_base(
+        client, factory, valid_from=dt.date(2020, 1, 1), valid_until=dt.date(2030, 12, 31)
+    )
     url = f"/api/v1/training-bases/{base.org.id}/accreditation"
     second = await client.post(
         url,
         json={
-            "level": "county", "valid_from": "2026-01-01", "valid_until": "2028-12-31",
-            "categories": ["skills"], "certificate_types": [],
+            "level": "county",
+            "valid_from": "2026-01-01",
+            "valid_until": "2028-12-31",
+            "categories": ["skills"],
+            "certificate_types": [],
         },
         headers=regulator.headers,
     )
@@ -58,22 +65,40 @@ async def test_accreditation_guards(client, factory: Factory) -> None:
     county = await factory.org("regulator", region="320102")
     other_base = await factory.org("training_base", region="320104")
     url = f"/api/v1/training-bases/{base.org.id}/accreditation"
-    body = {"level": "city", "valid_from": "2025-01-01", "valid_until": "2026-12-31", "categories": ["skills"]}
+    body = {
+        "level": "city",
+        "valid_from": "2025-01-01",
+        "valid_until": "2026-12-31",
+        "categories": ["skills"],
+    }
     assert (await client.post(url, json=body)).status_code == 401
     wrong_role = await client.post(url, json=body, headers=base.headers)
-    assert wrong_role.status_code == 403 and wrong_role.json()["type"] == "urn:workforce:role_not_allowed"
+    assert (
+        wrong_role.status_code == 403
+        and wrong_role.json()["type"] == "urn:workforce:role_not_allowed"
+    )
     outside = await client.post(url, json=body, headers=suzhou.headers)
-    assert outside.status_code == 403 and outside.json()["type"] == "urn:workforce:out_of_jurisdiction"
+    assert (
+        outside.status_code == 403 and outside.json()["type"] == "urn:workforce:out_of_jurisdiction"
+    )
     too_high = await client.post(url, json=body, headers=county.headers)
     assert too_high.status_code == 422
     assert too_high.json()["reasons"][0]["code"] == "level_above_regulator"
     bad = await client.post(
         url,
-        json={**body, "level": "county", "valid_until": "2024-01-01", "certificate_types": ["nope"]},
+        json={
+            **body,
+            "level": "county",
+            "valid_until": "2024-01-01",
+            "certificate_types": ["nope"],
+        },
         headers=county.headers,
     )
     assert bad.status_code == 422
-    assert {r["code"] for r in bad.json()["reasons"]} == {"invalid_validity", "unknown_certificate_type"}
+    assert {r["code"] for r in bad.json()["reasons"]} == {
+        "invalid_validity",
+        "unknown_certificate_type",
+    }
     assert bad.headers["content-type"].startswith("application/problem+json")
     missing = await client.post(
         f"/api/v1/training-bases/{uuid.uuid4()}/accreditation", json=body, headers=suzhou.headers
@@ -97,26 +122,47 @@ async def test_courses_per_catalogue_and_shared(client, factory: Factory) -> Non
         json={"code": "SK-01", "title": "重复", "category": "skills", "hours": 2},
         headers=base.headers,
     )
-    assert duplicate.status_code == 409 and duplicate.json()["type"] == "urn:workforce:course_code_taken"
+    assert (
+        duplicate.status_code == 409
+        and duplicate.json()["type"] == "urn:workforce:course_code_taken"
+    )
     await add_course(client, other, "SK-01", hours=3)  # another catalogue: fine
     shared = await add_course(client, regulator, "NJ-ETH", category="ethics", hours=40)
     assert shared["owner_kind"] == "regulator" and shared["region_code"] == "320100"
     listed = await client.get("/api/v1/courses", headers=base.headers)
     codes = sorted((c["code"], c["hours"]) for c in listed.json()["items"])
     assert codes == [("NJ-ETH", 40.0), ("SK-01", 12.5)]
-    suzhou_codes = [c["code"] for c in (await client.get("/api/v1/courses", headers=suzhou_base.headers)).json()["items"]]
+    suzhou_codes = [
+        c["code"]
+        for c in (await client.get("/api/v1/courses", headers=suzhou_base.headers)).json()["items"]
+    ]
     assert "NJ-ETH" not in suzhou_codes
-    regulator_view = await client.get("/api/v1/courses?category=skills&limit=1", headers=regulator.headers)
+    regulator_view = await client.get(
+        "/api/v1/courses?category=skills&limit=1", headers=regulator.headers
+    )
     page = regulator_view.json()
     assert len(page["items"]) == 1 and page["next_cursor"]
-    rest = await client.get(f"/api/v1/courses?category=skills&limit=1&cursor={page['next_cursor']}", headers=regulator.headers)
+    rest = await client.get(
+        f"/api/v1/courses?category=skills&limit=1&cursor={page['next_cursor']}",
+        headers=regulator.headers,
+    )
     assert len(rest.json()["items"]) == 1
     bad_hours = await client.post(
-        "/api/v1/courses", json={"code": "X1", "title": "x", "category": "skills", "hours": 1.25}, headers=base.headers
+        "/api/v1/courses",
+        json={"code": "X1", "title": "x", "category": "skills", "hours": 1.25},
+        headers=base.headers,
     )
-    assert bad_hours.status_code == 422 and bad_hours.json()["reasons"][0]["code"] == "invalid_hours"
+    assert (
+        bad_hours.status_code == 422 and bad_hours.json()["reasons"][0]["code"] == "invalid_hours"
+    )
     inst = await factory.org("institution")
-    assert (await client.post("/api/v1/courses", json={"code": "X", "title": "x", "category": "skills", "hours": 1}, headers=inst.headers)).status_code == 403
+    assert (
+        await client.post(
+            "/api/v1/courses",
+            json={"code": "X", "title": "x", "category": "skills", "hours": 1},
+            headers=inst.headers,
+        )
+    ).status_code == 403
 
 
 # --------------------------------------------------------------------------- records
@@ -134,23 +180,32 @@ async def test_log_is_idempotent_and_links(client, factory: Factory, session) ->
     again = await log(client, base, person.id, "SK-01", 2.5, DAY, "R-1")
     assert again.status_code == 200 and again.json() == body
     conflict = await log(client, base, person.id, "SK-01", 3, DAY, "R-1")
-    assert conflict.status_code == 409 and conflict.json()["type"] == "urn:workforce:external_ref_conflict"
+    assert (
+        conflict.status_code == 409
+        and conflict.json()["type"] == "urn:workforce:external_ref_conflict"
+    )
     assert await session.scalar(select(func.count()).select_from(TrainingRecord)) == 1
     totals = await service.hours_totals(session, person.id)
     assert totals == {("skills", 2025, "in_person"): 25}
     link = await session.scalar(
-        select(func.count()).select_from(PractitionerLink).where(
-            PractitionerLink.org_id == base.org.id, PractitionerLink.relation == "trained"
-        )
+        select(func.count())
+        .select_from(PractitionerLink)
+        .where(PractitionerLink.org_id == base.org.id, PractitionerLink.relation == "trained")
     )
     assert link == 1
     # The link lets the base see the practitioner now.
-    assert (await client.get(f"/api/v1/practitioners/{person.id}", headers=base.headers)).status_code == 200
+    assert (
+        await client.get(f"/api/v1/practitioners/{person.id}", headers=base.headers)
+    ).status_code == 200
 
 
 async def test_each_refusal_code(client, factory: Factory, settings) -> None:
     base, regulator = await accredited_base(
-        client, factory, categories=["skills"], valid_from=dt.date(2024, 1, 1), valid_until=dt.date(2025, 12, 31)
+        client,
+        factory,
+        categories=["skills"],
+        valid_from=dt.date(2024, 1, 1),
+        valid_until=dt.date(2025, 12, 31),
     )
     never = await factory.org("training_base")
     person, _ = await factory.practitioner(by=base)
@@ -159,12 +214,22 @@ async def test_each_refusal_code(client, factory: Factory, settings) -> None:
     await add_course(client, never, "SK", hours=10)
 
     async def codes(actor, **kw) -> set[str]:
-        args = {"pid": person.id, "code": "SK", "hours": 2, "day": DAY, "ref": str(uuid.uuid4())} | kw
-        response = await log(client, actor, args["pid"], args["code"], args["hours"], args["day"], args["ref"])
+        args = {
+            "pid": person.id,
+            "code": "SK",
+            "hours": 2,
+            "day": DAY,
+            "ref": str(uuid.uuid4()),
+        } | kw
+        response = await log(
+            client, actor, args["pid"], args["code"], args["hours"], args["day"], args["ref"]
+        )
         assert response.status_code == 422, response.text
         body = response.json()
         assert response.headers["content-type"].startswith("application/problem+json")
-        assert body["status"] == 422 and body["type"] == f"urn:workforce:{body['reasons'][0]['code']}"
+        assert (
+            body["status"] == 422 and body["type"] == f"urn:workforce:{body['reasons'][0]['code']}"
+        )
         return {r["code"] for r in body["reasons"]}
 
     tomorrow = today_in_china() + dt.timedelta(days=1)
@@ -184,22 +249,41 @@ async def test_each_refusal_code(client, factory: Factory, settings) -> None:
     assert (await log(client, base, person.id, "SK", 8, DAY, "cap-1")).status_code == 201
     assert (await log(client, other, person.id, "SK", 4, DAY, "cap-2")).status_code == 201
     assert await codes(other, hours="0.1") == {"daily_hours_exceeded"}
-    assert (await log(client, other, person.id, "SK", 4, DAY + dt.timedelta(days=1), "cap-3")).status_code == 201
+    assert (
+        await log(client, other, person.id, "SK", 4, DAY + dt.timedelta(days=1), "cap-3")
+    ).status_code == 201
     # Several at once.
     many = await codes(base, code="NOPE", day=tomorrow, pid=uuid.uuid4())
-    assert many == {"unknown_course", "completed_in_future", "practitioner_not_found", "outside_accreditation"}
+    assert many == {
+        "unknown_course",
+        "completed_in_future",
+        "practitioner_not_found",
+        "outside_accreditation",
+    }
     assert settings.max_hours_per_day_tenths == 120
 
 
 async def test_record_auth_and_validation(client, factory: Factory) -> None:
     base, regulator = await accredited_base(client, factory)
     person, _ = await factory.practitioner(by=base)
-    body = {"practitioner_id": str(person.id), "course_code": "SK", "hours": 1, "completed_on": "2025-01-01", "external_ref": "x"}
+    body = {
+        "practitioner_id": str(person.id),
+        "course_code": "SK",
+        "hours": 1,
+        "completed_on": "2025-01-01",
+        "external_ref": "x",
+    }
     assert (await client.post("/api/v1/training-records", json=body)).status_code == 401
-    assert (await client.post("/api/v1/training-records", json=body, headers=regulator.headers)).status_code == 403
-    unknown = await client.post("/api/v1/training-records", json={**body, "extra": 1}, headers=base.headers)
+    assert (
+        await client.post("/api/v1/training-records", json=body, headers=regulator.headers)
+    ).status_code == 403
+    unknown = await client.post(
+        "/api/v1/training-records", json={**body, "extra": 1}, headers=base.headers
+    )
     assert unknown.status_code == 400
-    bad_ref = await client.post("/api/v1/training-records", json={**body, "external_ref": "有 空格"}, headers=base.headers)
+    bad_ref = await client.post(
+        "/api/v1/training-records", json={**body, "external_ref": "有 空格"}, headers=base.headers
+    )
     assert bad_ref.status_code == 400
 
 
@@ -213,7 +297,9 @@ async def test_void_keeps_history_and_updates_totals(client, factory: Factory, s
     first = (await log(client, base, person.id, "SK", 10, DAY, "A")).json()
     await log(client, other, person.id, "SK", 2, DAY, "B")
     url = f"/api/v1/training-records/{first['record_id']}/void"
-    assert (await client.post(url, json={"reason": "录入错误"}, headers=other.headers)).status_code == 404
+    assert (
+        await client.post(url, json={"reason": "录入错误"}, headers=other.headers)
+    ).status_code == 404
     voided = await client.post(url, json={"reason": "录入错误"}, headers=base.headers)
     assert voided.status_code == 200, voided.text
     assert voided.json()["voided"] and voided.json()["void_reason"] == "录入错误"
@@ -227,14 +313,23 @@ async def test_void_keeps_history_and_updates_totals(client, factory: Factory, s
     # History: a base sees its own records only; the employer and the regulator see all.
     own = await client.get(f"/api/v1/practitioners/{pid}/training-records", headers=base.headers)
     assert own.status_code == 200
-    assert sorted((r["external_ref"], r["voided"]) for r in own.json()["items"]) == [("A", True), ("C", False)]
+    assert sorted((r["external_ref"], r["voided"]) for r in own.json()["items"]) == [
+        ("A", True),
+        ("C", False),
+    ]
     for viewer in (inst, regulator):
-        everything = await client.get(f"/api/v1/practitioners/{pid}/training-records", headers=viewer.headers)
+        everything = await client.get(
+            f"/api/v1/practitioners/{pid}/training-records", headers=viewer.headers
+        )
         assert len(everything.json()["items"]) == 3
     stranger, _ = await accredited_base(client, factory, region="320106", regulator=regulator)
-    hidden = await client.get(f"/api/v1/practitioners/{pid}/training-records", headers=stranger.headers)
+    hidden = await client.get(
+        f"/api/v1/practitioners/{pid}/training-records", headers=stranger.headers
+    )
     assert hidden.status_code == 404
-    total = await session.scalar(select(TrainingTotal.hours_tenths).where(TrainingTotal.practitioner_id == pid))
+    total = await session.scalar(
+        select(TrainingTotal.hours_tenths).where(TrainingTotal.practitioner_id == pid)
+    )
     assert total == 120
 
 
@@ -248,8 +343,12 @@ async def test_regulator_course_usable_by_covered_bases(client, factory: Factory
     assert ok.status_code == 201, ok.text
     suzhou, _ = await accredited_base(client, factory, region="320505")
     # In Suzhou only the province's 6-hour course applies.
-    refused = await log(client, suzhou, person.id, "JS-SK", 8, DAY + dt.timedelta(days=1), "shared-2")
-    assert refused.status_code == 422 and refused.json()["reasons"][0]["code"] == "hours_exceed_course"
+    refused = await log(
+        client, suzhou, person.id, "JS-SK", 8, DAY + dt.timedelta(days=1), "shared-2"
+    )
+    assert (
+        refused.status_code == 422 and refused.json()["reasons"][0]["code"] == "hours_exceed_course"
+    )
     fine = await log(client, suzhou, person.id, "JS-SK", 6, DAY + dt.timedelta(days=1), "shared-2")
     assert fine.status_code == 201 and fine.json()["hours"] == 6
 

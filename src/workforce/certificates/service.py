@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,7 @@ from workforce.certificates.verify import CertificateVerdict, verify_certificate
 from workforce.context import AppContext
 from workforce.db import begin_write, new_id, utcnow
 from workforce.errors import Conflict, Forbidden, Invalid, NotFound, Reason, RuleRefused
+from workforce.ledger import service as ledger
 from workforce.orgs.models import Org
 from workforce.pagination import Page, paginate
 from workforce.policy.catalog import (
@@ -55,6 +56,9 @@ from workforce.practitioners.service import get_visible
 from workforce.rules.engine import RecordHours, RuleResult, RulesError, evaluate_totals
 from workforce.security.idnumber import CHINA_TZ
 from workforce.security.principal import Principal
+from workforce.training import service as training
+from workforce.training.aggregates import rule_region
+from workforce.training.models import TrainingRecord
 
 SERIAL_PREFIX: Final = "TY"
 SERIAL_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -121,10 +125,10 @@ _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 def normalize_serial(raw: str) -> str | None:
     """The canonical form of a serial as a person may type it (case, dashes, O/0, I/1), or None."""
     compact = "".join(raw.split()).replace("-", "").upper()
-    if len(compact) > 64:
-        return None
-    compact = compact.removeprefix(SERIAL_PREFIX).translate(_CONFUSABLE)
     size = SERIAL_GROUPS * SERIAL_GROUP_SIZE
+    if len(compact) == size + len(SERIAL_PREFIX) and compact.startswith(SERIAL_PREFIX):
+        compact = compact.removeprefix(SERIAL_PREFIX)
+    compact = compact.translate(_CONFUSABLE)
     if len(compact) != size or any(char not in SERIAL_ALPHABET for char in compact):
         return None
     groups = [compact[i : i + SERIAL_GROUP_SIZE] for i in range(0, size, SERIAL_GROUP_SIZE)]
@@ -261,9 +265,7 @@ async def _check_issuer_scope(
         )
     if actor.role != "training_base":
         return  # a regulator's scope is its jurisdiction, checked with the holder's visibility
-    from workforce.training.service import current_accreditation  # noqa: PLC0415 - peer domain
-
-    accreditation = await current_accreditation(session, actor.org_id, today)
+    accreditation = await training.current_accreditation(session, actor.org_id, today)
     if accreditation is None:
         raise Forbidden(
             f"the training base holds no accreditation valid on {today.isoformat()}",
@@ -276,11 +278,11 @@ async def _check_issuer_scope(
         )
 
 
-async def _holder_banned(session: AsyncSession, ctx: AppContext, person: Practitioner) -> bool:
+async def _holder_banned(
+    session: AsyncSession, ctx: AppContext, person: Practitioner, today: date
+) -> bool:
     """Whether a ban recorded in the ban ledger is in force against the practitioner."""
-    from workforce.ledger.service import practitioner_banned  # noqa: PLC0415 - peer domain
-
-    return await practitioner_banned(session, ctx, person, china_today())
+    return await ledger.practitioner_banned(session, ctx, person, today)
 
 
 async def _dated_records(
@@ -291,8 +293,6 @@ async def _dated_records(
     The training domain's running totals are per calendar year; a "120 hours in the last 24
     months" prerequisite needs the completion dates, so this reads the records themselves.
     """
-    from workforce.training.models import TrainingRecord  # noqa: PLC0415 - peer domain
-
     rows = await session.execute(
         select(
             TrainingRecord.category,
@@ -321,9 +321,6 @@ async def _training_facts(
     today: date,
 ) -> tuple[list[RuleResult], list[RecordHours], int]:
     """Rule results (every family in force today, any position), dated records, total hours."""
-    from workforce.training import service as training  # noqa: PLC0415 - peer domain
-    from workforce.training.aggregates import rule_region  # noqa: PLC0415
-
     totals = await training.hours_totals(session, person.id)
     try:
         results = evaluate_totals(
@@ -404,7 +401,7 @@ async def issue_certificate(
         session, actor, cmd.practitioner_id, action="issue_certificate", route=route
     )
     reasons: list[Reason] = []
-    if await _holder_banned(session, ctx, person):
+    if await _holder_banned(session, ctx, person, today):
         reasons.append(Reason(HOLDER_BANNED, "a ban recorded in the ban ledger is in force"))
     results, records, total = await _training_facts(
         session, ctx, person, cert_type, cmd.level, today
@@ -416,6 +413,12 @@ async def issue_certificate(
             )
         ).all()
     )
+    same = [c for c in mine if c.cert_type == cert_type.code and c.level == cmd.level]
+    if _already_held(same, today) is not None:
+        raise Conflict(
+            "the practitioner already holds this certificate (renewal opens 90 days before expiry)",
+            code=ALREADY_HELD,
+        )
     facts = PrerequisiteFacts(
         as_of=today,
         rule_results=results,
@@ -432,12 +435,6 @@ async def issue_certificate(
             "the practitioner has not met the requirements of this certificate",
             code=PREREQUISITES_UNMET,
             reasons=reasons,
-        )
-    same = [c for c in mine if c.cert_type == cert_type.code and c.level == cmd.level]
-    if _already_held(same, today) is not None:
-        raise Conflict(
-            "the practitioner already holds this certificate (renewal opens 90 days before expiry)",
-            code=ALREADY_HELD,
         )
     org = await session.get(Org, actor.org_id)
     if org is None:  # pragma: no cover - a token names an existing organisation
@@ -640,6 +637,8 @@ async def change_status(
             raise Conflict("only a suspended certificate can be reinstated", code=NOT_SUSPENDED)
         cert.suspended_at = None
         changed = [cert.suspension_list_id]
+        if status_of(cert, china_today(moment)) == "expired":  # its expiry is announced now
+            cert.expiry_recorded_on = china_today(moment)
     await _record_change(
         session,
         ctx,
@@ -705,8 +704,10 @@ async def on_ban_recorded(
 async def expire_due(session: AsyncSession, ctx: AppContext, today: date) -> int:
     """Record the expiry of every certificate whose last day is before ``today``.
 
-    Each newly expired certificate (not revoked, expiry not yet recorded) gets a history row and
-    a ``certificate_status_changed`` event with status ``expired``. Idempotent per certificate.
+    Each newly expired certificate (neither revoked nor suspended, expiry not yet recorded) gets
+    a history row and a ``certificate_status_changed`` event with status ``expired``. A suspended
+    certificate keeps the status ``suspended``; reinstated after its last day, it becomes
+    ``expired`` with the reinstatement's own event. Idempotent per certificate.
 
     Returns:
         How many certificates were newly recorded as expired.
@@ -721,6 +722,7 @@ async def expire_due(session: AsyncSession, ctx: AppContext, today: date) -> int
                     Certificate.valid_until < today,
                     Certificate.expiry_recorded_on.is_(None),
                     Certificate.revoked_at.is_(None),
+                    Certificate.suspended_at.is_(None),
                 )
                 .order_by(Certificate.id)
                 .limit(500)
@@ -749,41 +751,6 @@ async def expire_due(session: AsyncSession, ctx: AppContext, today: date) -> int
                 reason="validity_ended",
             )
             count += 1
-
-
-async def history(session: AsyncSession, cert: Certificate) -> list[CertificateEvent]:
-    """The status history of a certificate, oldest first."""
-    rows = await session.scalars(
-        select(CertificateEvent)
-        .where(CertificateEvent.certificate_id == cert.id)
-        .order_by(CertificateEvent.id)
-    )
-    return list(rows.all())
-
-
-async def count_by_status(session: AsyncSession, today: date) -> dict[str, int]:
-    """Certificates by current status (for reports and benchmarks)."""
-    revoked = await session.scalar(
-        select(func.count()).select_from(Certificate).where(Certificate.revoked_at.is_not(None))
-    )
-    suspended = await session.scalar(
-        select(func.count())
-        .select_from(Certificate)
-        .where(Certificate.revoked_at.is_(None), Certificate.suspended_at.is_not(None))
-    )
-    expired = await session.scalar(
-        select(func.count())
-        .select_from(Certificate)
-        .where(
-            Certificate.revoked_at.is_(None),
-            Certificate.suspended_at.is_(None),
-            Certificate.valid_until < today,
-        )
-    )
-    total = await session.scalar(select(func.count()).select_from(Certificate))
-    counts = {"revoked": revoked or 0, "suspended": suspended or 0, "expired": expired or 0}
-    counts["valid"] = (total or 0) - sum(counts.values())
-    return counts
 
 
 # --- verification -----------------------------------------------------------------------------

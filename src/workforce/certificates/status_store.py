@@ -117,15 +117,19 @@ async def claim_entry(session: AsyncSession, issuer_org_id: uuid.UUID, purpose: 
         .limit(1)
         .scalar_subquery()
     )
-    claimed = (
-        await session.execute(
-            update(StatusList)
-            .where(StatusList.id == open_list, StatusList.allocated < StatusList.size)
-            .values(allocated=StatusList.allocated + 1)
-            .returning(StatusList.id, StatusList.size, StatusList.allocated)
-            .execution_options(synchronize_session=False)
-        )
-    ).one_or_none()
+    claim = (
+        update(StatusList)
+        .where(StatusList.id == open_list, StatusList.allocated < StatusList.size)
+        .values(allocated=StatusList.allocated + 1)
+        .returning(StatusList.id, StatusList.size, StatusList.allocated)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = (await session.execute(claim)).one_or_none()
+    if claimed is None:
+        # Open a new list, one writer per issuer at a time (the issuer's row is the lock), after
+        # looking again: a concurrent writer may have opened one while we waited.
+        await session.execute(select(Org.id).where(Org.id == issuer_org_id).with_for_update())
+        claimed = (await session.execute(claim)).one_or_none()
     if claimed is not None:
         return Claim(claimed[0], purpose, claimed[1], claimed[2])
     row = StatusList(

@@ -23,10 +23,12 @@ salt is returned next to the receipt, never inside it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
 import hmac
+import weakref
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import select
@@ -161,21 +163,30 @@ async def evaluate(
     registered may still be banned).  No receipt, no storage: re-checks use this directly.
     """
     codes: list[str] = []
+    joint_punishment = False
     if person is None:
         codes.append(NOT_REGISTERED)
-    banned = await sources.is_banned(session, ctx, id_number)
+        banned = await sources.is_banned(session, ctx, id_number, today)
+    else:
+        # The credit grade reads the ledger too: take the ban status from it (one lookup).
+        standing = await sources.credit_standing(session, ctx, person.id, today)
+        joint_punishment = standing.joint_punishment
+        banned = (
+            standing.banned
+            if standing.banned is not None
+            else await sources.is_banned(session, ctx, id_number, today)
+        )
     if banned:
         codes.append(BANNED)
     cert_code: str | None = None
-    if person is not None:
-        if position.requires_any_certificate:
-            held = await sources.held_certificates(session, person.id, today)
-            found = evaluate_position(position, held)
-            if found:
-                cert_code = found[0].code
-                codes.append(cert_code)
-        if await sources.joint_punishment(session, ctx, person.id, today):
-            codes.append(CREDIT_JOINT_PUNISHMENT)
+    if person is not None and position.requires_any_certificate:
+        held = await sources.held_certificates(session, person.id, today)
+        found = evaluate_position(position, held)
+        if found:
+            cert_code = found[0].code
+            codes.append(cert_code)
+    if joint_punishment:
+        codes.append(CREDIT_JOINT_PUNISHMENT)
     return Evaluation(codes=tuple(codes), certificate_code=cert_code, banned=banned)
 
 
@@ -273,6 +284,58 @@ class CheckOutcome:
     position: Position
 
 
+def _add_check(session: AsyncSession, actor: Principal, row: AdmissionCheck, route: str) -> None:
+    session.add(row)
+    record_access(
+        session,
+        actor,
+        action="admission_check",
+        route=route,
+        practitioner_id=row.practitioner_id,
+        outcome=row.decision,
+    )
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _write_lock() -> asyncio.Lock:
+    """One writer at a time per process and event loop (SQLite has one write lock anyway)."""
+    loop = asyncio.get_running_loop()
+    lock = _WRITE_LOCKS.get(loop)
+    if lock is None:
+        lock = _WRITE_LOCKS[loop] = asyncio.Lock()
+    return lock
+
+
+async def _store_alone(
+    session: AsyncSession, actor: Principal, row: AdmissionCheck, route: str
+) -> None:
+    """Store a plain check in a short write transaction of its own.
+
+    A plain check is the whole unit of work of its request, and what it read is named in the
+    signed receipt (the checkpoint), so reading and writing need not share a transaction.  On
+    SQLite the read snapshot is closed first (nothing was written) and the write is
+    ``BEGIN IMMEDIATE`` … ``COMMIT`` under a per-process lock, so concurrent requests queue on an
+    asyncio lock rather than in SQLite's sleeping busy handler, and the write lock is held for
+    two inserts only.  On PostgreSQL the rows join the request's transaction as usual.
+    """
+    if session.bind is None or session.bind.dialect.name != "sqlite":
+        _add_check(session, actor, row, route)
+        await session.flush()
+        return
+    if session.new or session.dirty or session.deleted:  # pragma: no cover - misuse guard
+        msg = "a plain admission check must be the only write of its unit of work"
+        raise RuntimeError(msg)
+    await session.commit()  # end the read-only snapshot
+    async with _write_lock():
+        await begin_write(session)
+        _add_check(session, actor, row, route)
+        await session.commit()
+
+
 async def _find_person(session: AsyncSession, ctx: AppContext, number: str) -> Practitioner | None:
     key = ctx.vault.subject_key(number)
     found: Practitioner | None = await session.scalar(
@@ -291,17 +354,24 @@ async def run_check(
     route: str,
     purpose: str = "check",
 ) -> CheckOutcome:
-    """Evaluate, sign and store one admission check in the caller's transaction."""
+    """Evaluate, sign and store one admission check.
+
+    ``purpose="hire"`` runs everything in the caller's write transaction (the hire depends on
+    the decision).  A plain check reads first and takes the write lock only to store its rows
+    (see :func:`_store_alone`).  The checkpoint is read before the ledger status, so the status
+    reflects at least everything the checkpoint covers.
+    """
     number = normalize_id_number(raw_id_number)
     position = position_of(ctx, position_code)
-    await begin_write(session)
+    if purpose == "hire":
+        await begin_write(session)
+    checkpoint = await sources.latest_checkpoint(session, ctx)
     person = await _find_person(session, ctx, number)
     checked_at = utcnow()
     today = today_in_china()
     evaluation = await evaluate(
         session, ctx, person=person, id_number=number, position=position, today=today
     )
-    checkpoint = await sources.latest_checkpoint(session, ctx)
     check_id = new_id()
     commitment = commit_subject(subject_salt(ctx, check_id), number)
     decision = "admitted" if evaluation.admitted else "denied"
@@ -337,16 +407,11 @@ async def run_check(
         checkpoint_root=checkpoint.root_hash,
         receipt=receipt,
     )
-    session.add(row)
-    record_access(
-        session,
-        actor,
-        action="admission_check",
-        route=route,
-        practitioner_id=person.id if person else None,
-        outcome=decision,
-    )
-    await session.flush()
+    if purpose == "hire":
+        _add_check(session, actor, row, route)
+        await session.flush()
+    else:
+        await _store_alone(session, actor, row, route)
     return CheckOutcome(row=row, person=person, evaluation=evaluation, position=position)
 
 

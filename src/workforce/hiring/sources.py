@@ -44,11 +44,13 @@ class CheckpointRef:
         }
 
 
-async def is_banned(session: AsyncSession, ctx: AppContext, id_number: str) -> bool:
-    """Whether a ban is in force for this (normalized, valid) ID number today."""
+async def is_banned(
+    session: AsyncSession, ctx: AppContext, id_number: str, today: date | None = None
+) -> bool:
+    """Whether a ban is in force for this (normalized, valid) ID number on ``today``."""
     from workforce.ledger.service import subject_status  # noqa: PLC0415 - on first use: no import cycles
 
-    status = await subject_status(session, ctx, id_number)
+    status = await subject_status(session, ctx, id_number, today)
     return bool(status.banned)
 
 
@@ -82,14 +84,33 @@ async def expire_due(session: AsyncSession, ctx: AppContext, today: date) -> int
     return int(await certificates_expire(session, ctx, today))
 
 
-async def joint_punishment(
+@dataclasses.dataclass(frozen=True)
+class CreditStanding:
+    """What the credit grade says about a practitioner."""
+
+    joint_punishment: bool
+    """Under joint punishment (联合惩戒) because of credit events (not merely because of a ban)."""
+    banned: bool | None
+    """The ledger's ban status as the grade saw it (None: not checked there)."""
+
+
+async def credit_standing(
     session: AsyncSession, ctx: AppContext, practitioner_id: uuid.UUID, on: date | None = None
-) -> bool:
-    """Whether the practitioner is under credit joint punishment (联合惩戒)."""
+) -> CreditStanding:
+    """The practitioner's credit grade, reduced to joint punishment and the ban it saw.
+
+    A ban in force lowers the grade to D by rule (``decided_by == "ledger_ban"``); that is
+    reported once, as the ban, not again as joint punishment.
+    """
     from workforce.credit.service import practitioner_grade  # noqa: PLC0415 - on first use: no import cycles
 
     grade = await practitioner_grade(session, ctx, practitioner_id, on)
-    return bool(grade.joint_punishment)
+    decided_by = getattr(grade, "decided_by", None)
+    banned = getattr(grade, "banned", None)
+    return CreditStanding(
+        joint_punishment=bool(grade.joint_punishment) and decided_by != "ledger_ban",
+        banned=None if banned is None else bool(banned),
+    )
 
 
 async def compliance(

@@ -55,6 +55,11 @@ _sha256 = hashlib.sha256
 class LedgerMismatch(Exception):
     """The ledger does not verify; the message names the first bad row."""
 
+    def __init__(self, message: str, seq: float = float("inf")) -> None:
+        """``seq``: the position in the entry stream where it was found (to order findings)."""
+        super().__init__(message)
+        self.seq = seq
+
 
 @dataclasses.dataclass
 class VerifyReport:
@@ -133,161 +138,291 @@ def _open(note: str, verifiers: Sequence[Verifier], origin: str | None, what: st
 
 # --- local database --------------------------------------------------------------------------
 
-
-async def _rows(conn: Any, table: str, key: str, columns: str) -> AsyncIterator[Any]:
-    """Every row of ``table`` in ``key`` order, fetched in keyset chunks."""
-    from sqlalchemy import text  # noqa: PLC0415 - the pure parts of this module stay light
-
-    last = -1
-    stmt = text(f"SELECT {columns} FROM {table} WHERE {key} > :last ORDER BY {key} LIMIT {CHUNK}")  # noqa: S608 - fixed identifiers
-    while True:
-        rows = (await conn.execute(stmt, {"last": last})).all()
-        for row in rows:
-            yield row
-        if len(rows) < CHUNK:
-            return
-        last = rows[-1][0]
+_NEED: Any = object()
+"""Returned by ``_Chunks.take`` when its buffer is empty and must be refilled."""
 
 
 def _as_utc(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
     return value.astimezone(UTC)  # type: ignore[no-any-return]
 
 
-class _Checkpoints:
-    """Checks stored checkpoints as the entry stream reaches their sizes."""
+class _Chunks:
+    """The rows of one table in key order, fetched ``CHUNK`` at a time by keyset.
 
-    def __init__(
-        self, rows: AsyncIterator[Any], verifiers: Sequence[Verifier], origin: str
-    ) -> None:
-        self.rows = rows
+    On SQLite each chunk is one call on the driver's thread returning plain tuples.
+    """
+
+    def __init__(self, conn: Any, table: str, key: str, columns: str) -> None:
+        self.conn = conn
+        self.sql = f"SELECT {columns} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT {CHUNK}"  # noqa: S608 - fixed identifiers
+        self.buf: Sequence[Any] = ()
+        self.i = 0
+        self.last = -1
+        self.done = False
+
+    async def fill(self) -> bool:
+        """Fetch the next chunk; False when the table is exhausted."""
+        if self.done:
+            self.buf, self.i = (), 0
+            return False
+        from workforce.ledger import store  # noqa: PLC0415 - the monitor needs no database
+
+        worker = store.sqlite_worker(self.conn)
+        if worker is not None:
+            sql, last = self.sql, self.last
+            rows: Sequence[Any] = await worker.run(lambda db: db.db.execute(sql, (last,)).fetchall())
+        else:
+            from sqlalchemy import text  # noqa: PLC0415
+
+            stmt = text(self.sql.replace("?", ":last"))
+            rows = (await self.conn.execute(stmt, {"last": self.last})).all()
+        self.buf, self.i = rows, 0
+        self.done = len(rows) < CHUNK
+        if rows:
+            self.last = rows[-1][0]
+        return bool(rows)
+
+    def take(self) -> Any:
+        """The next row, None at the end, or ``_NEED`` when ``fill`` must run first."""
+        if self.i < len(self.buf):
+            row = self.buf[self.i]
+            self.i += 1
+            return row
+        return None if self.done else _NEED
+
+    async def next(self) -> Any:
+        """The next row, or None at the end."""
+        row = self.take()
+        if row is _NEED:
+            await self.fill()
+            row = self.take()
+        return row
+
+
+def parse_chunk(rows: Sequence[tuple[int, bytes, Any]]) -> tuple[list[str], LedgerMismatch | None]:
+    """Check the bytes of a run of entries: canonical schema-v1, the ``seq`` inside, ``created_at``.
+
+    Runs in a worker process when verification is parallel. Returns each entry's ``prev``
+    (for the chain check) and the first problem found, if any.
+    """
+    prevs: list[str] = []
+    for seq, leaf, created_at in rows:
+        try:
+            entry = parse_entry(leaf)
+        except LedgerError as exc:
+            return prevs, LedgerMismatch(f"entry {seq}: not a canonical schema-v1 entry ({exc})", seq)
+        if entry.seq != seq:
+            return prevs, LedgerMismatch(f"entry {seq}: its bytes say seq {entry.seq}", seq)
+        if _as_utc(created_at) != entry.ts:
+            return prevs, LedgerMismatch(f"entry {seq}: created_at differs from its ts", seq)
+        prevs.append(entry.prev)
+    return prevs, None
+
+
+class _LocalVerifier:
+    """The hash-level checks of one pass (entry bytes are checked by ``parse_chunk``)."""
+
+    def __init__(self, verifiers: Sequence[Verifier], origin: str) -> None:
         self.verifiers = verifiers
         self.origin = origin
-        self.pending: Any = None
-        self.done = False
-        self.count = 0
+        self.tree = _Tree()
+        self.node = 0
+        self.last_created: Any = None
+        self.checkpoints = 0
         self.last_size: int | None = None
 
-    async def peek(self) -> Any:
-        if self.pending is None and not self.done:
-            try:
-                self.pending = await self.rows.__anext__()
-            except StopAsyncIteration:
-                self.done = True
-        return self.pending
+    def entry(self, row: Any) -> tuple[bytes, list[tuple[int, int, bytes]]]:
+        seq, leaf, stored_hash, created_at = row
+        if seq != self.tree.size:
+            msg = f"entry {self.tree.size}: missing (the next stored entry is {seq})"
+            raise LedgerMismatch(msg, self.tree.size)
+        digest = _sha256(b"\x00" + leaf).digest()
+        if bytes(stored_hash) != digest:
+            msg = f"entry {seq}: stored leaf_hash does not match its leaf"
+            raise LedgerMismatch(msg, seq)
+        self.last_created = created_at
+        return digest, self.tree.push(digest)
 
-    def check(self, row: Any, root: bytes, last_ts: datetime | None) -> None:
+    def subtree(self, stored: Any, level: int, idx: int, value: bytes) -> None:
+        node, seq = self.node, self.tree.size - 1
+        if stored is None or stored[0] != node:
+            msg = f"subtree level {level} index {idx} (node {node}), completed by entry {seq}: missing"
+            raise LedgerMismatch(msg, seq)
+        if stored[1] != level or stored[2] != idx:
+            msg = (
+                f"subtree node {node}: labelled level {stored[1]} index {stored[2]}, "
+                f"expected {level}/{idx}"
+            )
+            raise LedgerMismatch(msg, seq)
+        if bytes(stored[3]) != value:
+            if level == 0:
+                msg = f"entry {seq} or subtree node {node}: leaf hash differs from the stored one"
+            else:
+                msg = f"subtree level {level} index {idx} (node {node}): hash does not match the entries"
+            raise LedgerMismatch(msg, seq)
+        self.node += 1
+
+    def checkpoint(self, row: Any) -> None:
         size, prev_size, root_hash, note, created_at = row
-        what = f"checkpoint {size}"
+        what, at = f"checkpoint {size}", size - 0.5
+        if size != self.tree.size:
+            raise LedgerMismatch(f"{what}: out of order", at)
         cp = _open(note, self.verifiers, self.origin, what)
         if cp.size != size:
-            msg = f"{what}: its note says size {cp.size}"
-            raise LedgerMismatch(msg)
+            raise LedgerMismatch(f"{what}: its note says size {cp.size}", at)
         if bytes(root_hash) != cp.root_hash:
-            msg = f"{what}: stored root_hash differs from the signed one"
-            raise LedgerMismatch(msg)
-        if cp.root_hash != root:
+            raise LedgerMismatch(f"{what}: stored root_hash differs from the signed one", at)
+        if cp.root_hash != self.tree.root():
             msg = f"{what}: signed root is not the root of the first {size} entries"
-            raise LedgerMismatch(msg)
+            raise LedgerMismatch(msg, at)
         if prev_size != self.last_size:
             if prev_size is not None and (self.last_size is None or prev_size > self.last_size):
                 msg = f"checkpoint {prev_size}: missing ({what} names it as the one before)"
             else:
-                msg = f"{what}: prev_size {prev_size} does not name the checkpoint before it ({self.last_size})"
-            raise LedgerMismatch(msg)
-        if last_ts is not None and _as_utc(created_at) != last_ts:
+                msg = f"{what}: prev_size {prev_size} does not name the one before ({self.last_size})"
+            raise LedgerMismatch(msg, at)
+        if size and _as_utc(created_at) != _as_utc(self.last_created):
             msg = f"{what}: created_at differs from the time of entry {size - 1}"
-            raise LedgerMismatch(msg)
+            raise LedgerMismatch(msg, at)
         self.last_size = size
-        self.count += 1
-        self.pending = None
+        self.checkpoints += 1
+
+    def finish(self, pending_checkpoint: Any, extra_subtree: Any) -> VerifyReport:
+        size = self.tree.size
+        if pending_checkpoint is not None:
+            cp_size = pending_checkpoint[0]
+            msg = f"entry {size}: missing (checkpoint {cp_size} covers {cp_size} entries)"
+            raise LedgerMismatch(msg, size)
+        if extra_subtree is not None:
+            msg = f"subtree node {extra_subtree[0]}: beyond the {size} entries"
+            raise LedgerMismatch(msg, size)
+        if size and self.last_size != size:
+            first = self.last_size or 0
+            msg = (
+                f"checkpoint {size}: missing (entries {first}..{size - 1} are covered by no "
+                "signed checkpoint)"
+            )
+            raise LedgerMismatch(msg, size)
+        return VerifyReport(
+            entries=size,
+            checkpoints=self.checkpoints,
+            size=size,
+            root_hash=self.tree.root(),
+            subtrees=self.node,
+        )
 
 
-async def verify_connection(conn: Any, verifiers: Sequence[Verifier], origin: str) -> VerifyReport:
+def _chain(
+    rows: Sequence[Any], digests: list[bytes], prev: str, parsed: tuple[list[str], Any]
+) -> str:
+    """Check each entry's ``prev`` against the leaf hash before it; the chunk's last hash."""
+    prevs, problem = parsed
+    for (seq, *_), claimed, digest in zip(rows, prevs, digests, strict=False):
+        if claimed != prev:
+            msg = f"entry {seq}: prev does not match the leaf hash of entry {seq - 1}"
+            raise LedgerMismatch(msg, seq)
+        prev = digest.hex()
+    if problem is not None:
+        raise problem
+    return prev
+
+
+class _Parser:
+    """``parse_chunk`` inline, or on a process pool (``jobs`` > 1) while hashing goes on."""
+
+    def __init__(self, jobs: int) -> None:
+        self.pool: Any = None
+        if jobs > 1:
+            import multiprocessing  # noqa: PLC0415
+            from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+            self.pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, rows: Sequence[Any]) -> Any:
+        work = [(seq, bytes(leaf), created_at) for seq, leaf, _, created_at in rows]
+        if self.pool is None:
+            return parse_chunk(work)
+        return asyncio.wrap_future(self.pool.submit(parse_chunk, work))
+
+    async def result(self, pending: Any) -> tuple[list[str], Any]:
+        if self.pool is None:
+            return pending  # type: ignore[no-any-return]
+        return await pending  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+async def verify_connection(
+    conn: Any, verifiers: Sequence[Verifier], origin: str, jobs: int = 1
+) -> VerifyReport:
     """Verify every public ledger row readable on ``conn`` (an SQLAlchemy async connection).
+
+    Three ordered streams are merged: entries by ``seq``, subtrees by ``node`` (the order appends
+    complete them) and checkpoints by ``size``; memory stays O(log n) plus a chunk of each. With
+    ``jobs`` > 1 the entry bytes are decoded and re-encoded in worker processes meanwhile.
 
     Raises:
         LedgerMismatch: Naming the first bad entry, subtree or checkpoint.
     """
-    entries = _rows(conn, "ledger_entries", "seq", "seq, leaf, leaf_hash, created_at")
-    subtrees = _rows(conn, "ledger_subtrees", "node", "node, level, idx, hash")
-    checkpoints = _Checkpoints(
-        _rows(conn, "ledger_checkpoints", "size", "size, prev_size, root_hash, note, created_at"),
-        verifiers,
-        origin,
+    check = _LocalVerifier(verifiers, origin)
+    entries = _Chunks(conn, "ledger_entries", "seq", "seq, leaf, leaf_hash, created_at")
+    subtrees = _Chunks(conn, "ledger_subtrees", "node", "node, level, idx, hash")
+    checkpoints = _Chunks(
+        conn, "ledger_checkpoints", "size", "size, prev_size, root_hash, note, created_at"
     )
-    tree = _Tree()
+    parser = _Parser(jobs)
     prev = GENESIS_PREV
-    node = 0
-    first = await checkpoints.peek()
-    if first is not None and first[0] == 0:
-        checkpoints.check(first, tree.root(), None)
-    async for seq, leaf, stored_hash, created_at in entries:
-        if seq != tree.size:
-            msg = f"entry {tree.size}: missing (the next stored entry is {seq})"
-            raise LedgerMismatch(msg)
-        leaf = bytes(leaf)
-        entry = _check_entry(leaf, seq, prev)
-        digest = _sha256(b"\x00" + leaf).digest()
-        if bytes(stored_hash) != digest:
-            msg = f"entry {seq}: stored leaf_hash does not match its leaf"
-            raise LedgerMismatch(msg)
-        if _as_utc(created_at) != entry.ts:
-            msg = f"entry {seq}: created_at differs from its ts"
-            raise LedgerMismatch(msg)
-        for level, idx, value in tree.push(digest):
-            stored = await anext(subtrees, None)
-            if stored is None or stored[0] != node:
-                msg = f"subtree level {level} index {idx} (node {node}), completed by entry {seq}: missing"
-                raise LedgerMismatch(msg)
-            if stored[1] != level or stored[2] != idx:
-                msg = f"subtree node {node}: labelled level {stored[1]} index {stored[2]}, expected {level}/{idx}"
-                raise LedgerMismatch(msg)
-            if bytes(stored[3]) != value:
-                if level == 0:
-                    msg = f"entry {seq} or subtree node {node}: the leaf hash differs from the stored level-0 subtree hash"
-                else:
-                    msg = f"subtree level {level} index {idx} (node {node}): hash does not match the entries"
-                raise LedgerMismatch(msg)
-            node += 1
-        prev = digest.hex()
-        pending = await checkpoints.peek()
-        while pending is not None and pending[0] <= tree.size:
-            if pending[0] < tree.size:
-                msg = f"checkpoint {pending[0]}: out of order"
-                raise LedgerMismatch(msg)
-            checkpoints.check(pending, tree.root(), entry.ts)
-            pending = await checkpoints.peek()
-    pending = await checkpoints.peek()
-    if pending is not None:
-        msg = f"entry {tree.size}: missing (checkpoint {pending[0]} covers {pending[0]} entries)"
-        raise LedgerMismatch(msg)
-    extra = await anext(subtrees, None)
-    if extra is not None:
-        msg = f"subtree node {extra[0]}: beyond the {tree.size} entries"
-        raise LedgerMismatch(msg)
-    if tree.size and checkpoints.last_size != tree.size:
-        msg = (
-            f"checkpoint {tree.size}: missing (entries {checkpoints.last_size or 0}.."
-            f"{tree.size - 1} are covered by no signed checkpoint)"
-        )
-        raise LedgerMismatch(msg)
-    return VerifyReport(
-        entries=tree.size,
-        checkpoints=checkpoints.count,
-        size=tree.size,
-        root_hash=tree.root(),
-        subtrees=node,
-    )
+    try:
+        pending = await checkpoints.next()
+        while await entries.fill():
+            rows = entries.buf
+            parsing = parser.submit(rows)
+            digests: list[bytes] = []
+            try:
+                for row in rows:
+                    while pending is not None and pending[0] <= check.tree.size:
+                        check.checkpoint(pending)
+                        pending = await checkpoints.next()
+                    digest, completed = check.entry(row)
+                    digests.append(digest)
+                    for level, idx, value in completed:
+                        stored = subtrees.take()
+                        if stored is _NEED:
+                            await subtrees.fill()
+                            stored = subtrees.take()
+                        check.subtree(stored, level, idx, value)
+            except LedgerMismatch as found:
+                try:  # an earlier entry may be bad too: name the first
+                    _chain(rows, digests, prev, await parser.result(parsing))
+                except LedgerMismatch as earlier:
+                    if earlier.seq <= found.seq:
+                        raise earlier from None
+                raise
+            prev = _chain(rows, digests, prev, await parser.result(parsing))
+        while pending is not None and pending[0] <= check.tree.size:
+            check.checkpoint(pending)
+            pending = await checkpoints.next()
+        return check.finish(pending, await subtrees.next())
+    finally:
+        parser.close()
+
+
+PARALLEL_FROM = 100_000
+"""Ledger size from which ``verify_database`` decodes entries in worker processes by default."""
 
 
 async def verify_database(
-    database_url: str, verifiers: Sequence[Verifier], origin: str
+    database_url: str, verifiers: Sequence[Verifier], origin: str, jobs: int | None = None
 ) -> VerifyReport:
     """Verify the ledger tables of a database, in one read-only snapshot.
+
+    ``jobs``: processes to use (default: 1, or up to 3 from ``PARALLEL_FROM`` entries on).
 
     Raises:
         LedgerMismatch: Naming the first bad entry, subtree or checkpoint.
@@ -296,13 +431,18 @@ async def verify_database(
 
     engine = make_engine(database_url)
     try:
-        options = {}
+        options: dict[str, Any] = {}
         if engine.dialect.name == "postgresql":
             options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(**options)
+        async with engine.connect() as raw:
+            conn = await raw.execution_options(**options)
             async with conn.begin():
-                return await verify_connection(conn, verifiers, origin)
+                if jobs is None:
+                    from workforce.ledger import store  # noqa: PLC0415
+
+                    big = await store.tree_size(conn) >= PARALLEL_FROM
+                    jobs = min(3, os.cpu_count() or 1) if big else 1
+                return await verify_connection(conn, verifiers, origin, jobs)
     finally:
         await engine.dispose()
 

@@ -92,7 +92,6 @@ from workforce.ledger.store import (
     LedgerCase,
     LedgerCheckpoint,
     LedgerEntry,
-    LedgerOpening,
     LedgerSubject,
     LedgerSubtree,
     node_index,
@@ -224,7 +223,8 @@ class Draft:
 
     Attributes:
         build: ``(seq, prev hex, ts) -> Entry``; called under the write lock.
-        subject_key: The keyed subject index to file the entry under (None: none).
+        subject_key: The keyed subject index to file the entry under (with its ``subject``
+            opening).
         openings: ``(field, salt, plain value)`` of the entry's commitments, kept privately.
     """
 
@@ -248,35 +248,39 @@ def _now() -> datetime:
     return utcnow().astimezone(UTC).replace(microsecond=0)
 
 
-async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appended:
-    """Append entries and one checkpoint covering them, in the caller's transaction.
+def _head_keys(head: tuple[int, bytes] | None) -> list[tuple[int, int]]:
+    """The subtrees an append reads: the peaks of the current tree and its last leaf."""
+    size = head[0] if head is not None else 0
+    return [*root_plan(size).parts[0], (0, size - 1)] if size else []
 
-    Many drafts in one call is the bulk path: one lock, one head read, one checkpoint.
+
+@dataclasses.dataclass(frozen=True)
+class _Batch:
+    appended: Appended
+    rows: list[tuple[type[Any], list[dict[str, Any]]]]
+
+
+def _build(
+    ctx: AppContext,
+    head: tuple[int, bytes] | None,
+    cache: dict[tuple[int, int], bytes],
+    drafts: Sequence[Draft],
+    ts: datetime,
+) -> _Batch:
+    """Give each draft its place (seq, prev) and compute every row the append writes.
 
     Raises:
-        ValueError: No drafts.
+        RuntimeError: The stored peaks do not hash to the latest checkpoint's root.
         EntryError: A built entry breaks the entry schema.
     """
-    if not drafts:
-        msg = "append needs at least one entry"
-        raise ValueError(msg)
-    await lock_ledger(session)
-    conn = await session.connection()
-    head = await store.head(conn)
     size = head[0] if head is not None else 0
-    peaks_plan = root_plan(size).parts[0]
-    wanted = [*peaks_plan, (0, size - 1)] if size else []
-    cache = await store.subtree_hashes(conn, wanted)
-    try:
-        stream = StreamingRoot.resume(size, [cache[key] for key in peaks_plan])
-    except KeyError:
-        stream = None
-    if head is not None and (stream is None or stream.root() != head[1]):
+    peaks = [cache.get(key) for key in root_plan(size).parts[0]]
+    found = [peak for peak in peaks if peak is not None]
+    stream = StreamingRoot.resume(size, found) if len(found) == len(peaks) else None
+    if stream is None or (head is not None and stream.root() != head[1]):
         msg = f"the stored subtrees do not match checkpoint {size}; run `workforce ledger verify`"
         raise RuntimeError(msg)
-    stream = stream or StreamingRoot()
     prev = cache[(0, size - 1)].hex() if size else GENESIS_PREV
-    ts = _now()
 
     def get_subtree(level: int, idx: int) -> bytes:
         return cache[(level, idx)]
@@ -284,8 +288,7 @@ async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appe
     appended: list[tuple[int, bytes, bytes, Entry]] = []
     entry_rows: list[dict[str, Any]] = []
     subtree_rows: list[dict[str, Any]] = []
-    subject_rows: list[dict[str, Any]] = []
-    opening_rows: list[dict[str, Any]] = []
+    private_rows: list[dict[str, Any]] = []
     for offset, draft in enumerate(drafts):
         seq = size + offset
         entry = draft.build(seq, prev, ts)
@@ -300,11 +303,16 @@ async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appe
         prev = digest.hex()
         appended.append((seq, leaf, digest, entry))
         entry_rows.append({"seq": seq, "leaf": leaf, "leaf_hash": digest, "created_at": ts})
-        if draft.subject_key is not None:
-            subject_rows.append({"subject_key": draft.subject_key, "seq": seq})
         for field, salt, value in draft.openings:
-            cipher = _seal(ctx, seq, field, value) if value is not None else None
-            opening_rows.append({"seq": seq, "field": field, "salt": salt, "value_cipher": cipher})
+            private_rows.append(
+                {
+                    "seq": seq,
+                    "field": field,
+                    "salt": salt,
+                    "value_cipher": _seal(ctx, seq, field, value) if value is not None else None,
+                    "subject_key": draft.subject_key if field == "subject" else None,
+                }
+            )
     new_size = size + len(drafts)
     root = stream.root()
     note = sign_checkpoint(Checkpoint(ctx.settings.ledger_origin, new_size, root), signers(ctx))
@@ -315,12 +323,54 @@ async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appe
         "note": note,
         "created_at": ts,
     }
-    await store.insert_rows(conn, LedgerEntry, entry_rows)
-    await store.insert_rows(conn, LedgerSubtree, subtree_rows)
-    await store.insert_rows(conn, LedgerCheckpoint, [checkpoint_row])
-    await store.insert_rows(conn, LedgerSubject, subject_rows)
-    await store.insert_rows(conn, LedgerOpening, opening_rows)
-    return Appended(entries=appended, size=new_size, root_hash=root, note=note)
+    return _Batch(
+        appended=Appended(entries=appended, size=new_size, root_hash=root, note=note),
+        rows=[
+            (LedgerEntry, entry_rows),
+            (LedgerSubtree, subtree_rows),
+            (LedgerCheckpoint, [checkpoint_row]),
+            (LedgerSubject, private_rows),
+        ],
+    )
+
+
+def _append_sync(
+    ledger: store.SyncLedger, ctx: AppContext, drafts: Sequence[Draft], ts: datetime
+) -> Appended:
+    head = ledger.head()
+    batch = _build(ctx, head, ledger.subtree_hashes(_head_keys(head)), drafts, ts)
+    for model, rows in batch.rows:
+        ledger.insert(model, rows)
+    return batch.appended
+
+
+async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appended:
+    """Append entries and one checkpoint covering them, in the caller's transaction.
+
+    Under the write lock: read the head (latest checkpoint, peaks, last leaf hash), build each
+    entry with its ``seq`` and ``prev``, and insert the entries, the subtrees they complete, the
+    private openings and a newly signed checkpoint. Many drafts in one call is the bulk path:
+    one lock, one head read, one checkpoint. On SQLite the reads and inserts run as one call on
+    the driver's thread.
+
+    Raises:
+        ValueError: No drafts.
+        EntryError: A built entry breaks the entry schema.
+    """
+    if not drafts:
+        msg = "append needs at least one entry"
+        raise ValueError(msg)
+    await lock_ledger(session)
+    conn = await session.connection()
+    ts = _now()
+    worker = store.sqlite_worker(conn)
+    if worker is not None:
+        return await worker.run(lambda ledger: _append_sync(ledger, ctx, drafts, ts))
+    head = await store.head(conn)
+    batch = _build(ctx, head, await store.subtree_hashes(conn, _head_keys(head)), drafts, ts)
+    for model, rows in batch.rows:
+        await store.insert_rows(conn, model, rows)
+    return batch.appended
 
 
 # --- proofs ------------------------------------------------------------------------------

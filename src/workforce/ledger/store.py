@@ -16,9 +16,10 @@ and ``DELETE`` on each of them, see ``alembic/versions/*_0003_ledger.py``):
 Private tables (never published; rows may be erased to forget a person without breaking the
 tree, so no trigger):
 
-- ``ledger_subjects``: keyed index ``HMAC(ledger subject key, normalized ID number)`` -> seq.
-- ``ledger_openings``: per entry and committed field, the salt that opens the commitment and
-  the value itself, AES-256-GCM encrypted (for the regulators and the ban-check receipts).
+- ``ledger_subjects``: per entry and committed field (``subject``, ``decision``, ``case``),
+  the salt that opens the commitment and the value itself, AES-256-GCM encrypted (for the
+  regulators and the ban-check receipts); on the ``subject`` row, the keyed index
+  ``HMAC(ledger subject key, normalized ID number)`` that finds a person's entries.
 - ``ledger_cases``: one salt and commitment per case, so every entry of a case carries the same
   case commitment (an auditor sees which bans belong together without learning the case).
 
@@ -27,9 +28,10 @@ This module exposes inserts and selects only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -41,10 +43,14 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workforce.db import Base
+
+T = TypeVar("T")
 
 # On SQLite only ``INTEGER PRIMARY KEY`` is an alias of the rowid (the clustered key).
 Seq = BigInteger().with_variant(Integer(), "sqlite")
@@ -98,20 +104,9 @@ class LedgerCheckpoint(Base):
 
 
 class LedgerSubject(Base):
-    """Private index: which entries are about a person."""
+    """Private: what opens one commitment of one entry, and whom the entry is about."""
 
     __tablename__ = "ledger_subjects"
-
-    subject_key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    """``HMAC-SHA256(ledger subject key, domain || normalized ID number)``."""
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, index=True)
-    """An entry (ban or correction) about that person."""
-
-
-class LedgerOpening(Base):
-    """Private: what opens one commitment of one entry."""
-
-    __tablename__ = "ledger_openings"
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     """The entry."""
@@ -121,6 +116,9 @@ class LedgerOpening(Base):
     """The commitment's 32-byte salt."""
     value_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
     """The normalized value, AES-256-GCM encrypted (None once erased)."""
+    subject_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
+    """For ``subject``: ``HMAC-SHA256(ledger subject key, domain || normalized ID number)``,
+    the keyed index that finds a person's entries (None once erased)."""
 
 
 class LedgerCase(Base):
@@ -161,14 +159,96 @@ def node_index(level: int, idx: int) -> int:
     return stored_hash_count(last_leaf) + level
 
 
-# --- hot paths (Core, on the session's connection: the write path and proofs) -------------
+# --- hot paths: the write path and proofs ---------------------------------------------------
+
+_HEAD_SQL = "SELECT size, root_hash FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"
+
+
+class SyncLedger:
+    """The hot statements on a plain DB-API connection, inside the caller's transaction.
+
+    Used on aiosqlite's worker thread (see :func:`sqlite_worker`): a whole append, or a proof's
+    query, then costs one hand-off to that thread instead of one per statement.
+    """
+
+    def __init__(self, db: sqlite3.Connection, dialect: Dialect) -> None:
+        """Wrap ``db``; ``dialect`` supplies the bind processors (e.g. of ``created_at``)."""
+        self.db = db
+        self.dialect = dialect
+
+    def head(self) -> tuple[int, bytes] | None:
+        """``(size, root hash)`` of the latest checkpoint, if any."""
+        row = self.db.execute(_HEAD_SQL).fetchone()
+        return (int(row[0]), bytes(row[1])) if row is not None else None
+
+    def subtree_hashes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored hashes of the subtrees ``keys`` that exist (one query)."""
+        by_node = {node_index(level, idx): (level, idx) for level, idx in keys}
+        if not by_node:
+            return {}
+        marks = ",".join("?" * len(by_node))
+        rows = self.db.execute(
+            f"SELECT node, hash FROM ledger_subtrees WHERE node IN ({marks})",  # noqa: S608 - placeholders only
+            list(by_node),
+        )
+        return {by_node[node]: bytes(value) for node, value in rows}
+
+    def insert(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
+        """Insert rows into one ledger table (one executemany)."""
+        if not rows:
+            return
+        table = model.__table__
+        names = list(rows[0])
+        processors = [table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect) for name in names]
+        values = [
+            tuple(p(row[n]) if p is not None else row[n] for n, p in zip(names, processors, strict=True))
+            for row in rows
+        ]
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608 - fixed identifiers
+        self.db.executemany(sql, values)
+
+
+class SqliteWorker:
+    """Runs a function with a :class:`SyncLedger` on aiosqlite's worker thread."""
+
+    def __init__(self, driver: Any, dialect: Dialect) -> None:
+        """``driver`` is the ``aiosqlite.Connection`` under the session's connection."""
+        self.driver = driver
+        self.dialect = dialect
+
+    def _call(self, fn: Callable[[SyncLedger], T]) -> T:
+        try:
+            return fn(SyncLedger(self.driver._conn, self.dialect))  # noqa: SLF001 - see sqlite_worker
+        except sqlite3.IntegrityError as exc:
+            raise sa_exc.IntegrityError("ledger append", None, exc) from exc
+        except sqlite3.OperationalError as exc:
+            raise sa_exc.OperationalError("ledger append", None, exc) from exc
+
+    def run(self, fn: Callable[[SyncLedger], T]) -> Awaitable[T]:
+        """Run ``fn`` in the worker thread, in the transaction open on its connection."""
+        result: Awaitable[T] = self.driver._execute(self._call, fn)  # noqa: SLF001 - see sqlite_worker
+        return result
+
+
+def sqlite_worker(conn: AsyncConnection) -> SqliteWorker | None:
+    """The worker of an aiosqlite connection (None for other drivers).
+
+    aiosqlite runs every statement on its own thread and hands each result back to the event
+    loop; ``Connection._execute`` (aiosqlite's internal, stable since 0.x) runs a whole function
+    there instead. Without it (another driver or version) the callers fall back to one awaited
+    statement at a time.
+    """
+    if conn.dialect.name != "sqlite":
+        return None
+    driver = conn.sync_connection.connection.driver_connection if conn.sync_connection else None
+    if not callable(getattr(driver, "_execute", None)) or not hasattr(type(driver), "_conn"):
+        return None
+    return SqliteWorker(driver, conn.dialect)
 
 
 async def head(conn: AsyncConnection) -> tuple[int, bytes] | None:
     """``(size, root hash)`` of the latest checkpoint, if any."""
-    table = LedgerCheckpoint.__table__
-    stmt = select(table.c.size, table.c.root_hash).order_by(table.c.size.desc()).limit(1)
-    row = (await conn.execute(stmt)).first()
+    row = (await conn.exec_driver_sql(_HEAD_SQL)).first()
     return (int(row[0]), bytes(row[1])) if row is not None else None
 
 
@@ -182,7 +262,11 @@ async def subtree_hashes(
     conn: AsyncConnection, keys: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], bytes]:
     """The stored hashes of the subtrees ``keys`` that exist (one query)."""
-    by_node = {node_index(level, idx): (level, idx) for level, idx in keys}
+    wanted = list(keys)
+    worker = sqlite_worker(conn)
+    if worker is not None:
+        return await worker.run(lambda ledger: ledger.subtree_hashes(wanted))
+    by_node = {node_index(level, idx): (level, idx) for level, idx in wanted}
     if not by_node:
         return {}
     table = LedgerSubtree.__table__
@@ -233,7 +317,7 @@ async def subject_seqs(session: AsyncSession, subject_key: bytes) -> list[int]:
     """Sequence numbers of every entry about the person with this keyed index."""
     stmt = (
         select(LedgerSubject.seq)
-        .where(LedgerSubject.subject_key == subject_key)
+        .where(LedgerSubject.subject_key == subject_key, LedgerSubject.field == "subject")
         .order_by(LedgerSubject.seq)
     )
     return list((await session.scalars(stmt)).all())
@@ -241,12 +325,12 @@ async def subject_seqs(session: AsyncSession, subject_key: bytes) -> list[int]:
 
 async def openings(
     session: AsyncSession, seqs: Sequence[int], field: str
-) -> dict[int, LedgerOpening]:
+) -> dict[int, LedgerSubject]:
     """The openings of ``field`` for these entries."""
     if not seqs:
         return {}
-    stmt = select(LedgerOpening).where(
-        LedgerOpening.seq.in_(list(seqs)), LedgerOpening.field == field
+    stmt = select(LedgerSubject).where(
+        LedgerSubject.seq.in_(list(seqs)), LedgerSubject.field == field
     )
     return {row.seq: row for row in (await session.scalars(stmt)).all()}
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from workforce.context import AppContext
 from workforce.practitioners.models import Practitioner
-from workforce.rules.engine import RuleResult, RuleSet, RulesError, evaluate_totals
+from workforce.rules.engine import RuleResult, RulesError, RuleSet, evaluate_totals
 from workforce.training.bulk import Bulk
 from workforce.training.models import AggregateState, RuleMetCount, TrainingTotal
 
@@ -54,11 +54,11 @@ class Subject:
     positions: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """Hours added (positive: a new record) or removed (negative: a void)."""
 
-    practitioner_id: uuid.UUID
+    practitioner_id: Any
+    """:class:`uuid.UUID` or a native id (see :class:`Bulk`)."""
     category: str
     year: int
     mode: str
@@ -132,6 +132,7 @@ async def apply_changes(
     *,
     rule_counts: bool = True,
     bulk: Bulk | None = None,
+    before: Mapping[Any, Totals] | None = None,
 ) -> None:
     """Fold record inserts and voids into every running aggregate (caller's transaction).
 
@@ -140,26 +141,32 @@ async def apply_changes(
 
     ``rule_counts=False`` leaves ``training_rule_met`` alone: for a write that found the
     counts following another rule set (:func:`is_current`); the next rebuild recomputes them
-    from ``training_totals``, which is always kept.
+    from ``training_totals``, which is always kept. ``before``: the practitioners' totals
+    before these changes when the caller already read them (a missing id: no totals yet).
     """
     bulk = bulk or Bulk(session)
     by_person: dict[Any, Totals] = defaultdict(dict)
     region_rows: dict[tuple[str, str, int, str], list[int]] = {}
     native_subjects: dict[Any, Subject] = {}
-    for change in changes:
-        pid = bulk.uuid(change.practitioner_id)
-        if pid not in native_subjects:
-            native_subjects[pid] = subjects[change.practitioner_id]
-        key = (change.category, change.year, change.mode)
+    for raw_pid, category, year, mode, tenths, records in changes:
+        pid = bulk.uuid(raw_pid)
+        subject = native_subjects.get(pid)
+        if subject is None:
+            subject = native_subjects[pid] = subjects[raw_pid]
+        key = (category, year, mode)
         deltas = by_person[pid]
-        deltas[key] = deltas.get(key, 0) + change.tenths
-        acc = region_rows.setdefault((native_subjects[pid].region_code, *key), [0, 0])
-        acc[0] += change.tenths
-        acc[1] += change.records
+        deltas[key] = deltas.get(key, 0) + tenths
+        acc = region_rows.get((subject.region_code, category, year, mode))
+        if acc is None:
+            acc = region_rows[(subject.region_code, category, year, mode)] = [0, 0]
+        acc[0] += tenths
+        acc[1] += records
     if not by_person:
         return
     met_deltas = (
-        await _met_deltas(bulk, ctx.rules, native_subjects, by_person) if rule_counts else {}
+        await _met_deltas(bulk, ctx.rules, native_subjects, by_person, before)
+        if rule_counts
+        else {}
     )
     await bulk.upsert_add(
         "training_totals",
@@ -186,6 +193,7 @@ async def _met_deltas(
     ruleset: RuleSet,
     subjects: Mapping[Any, Subject],
     by_person: Mapping[Any, Totals],
+    known: Mapping[Any, Totals] | None = None,
 ) -> dict[tuple[str, str, str], int]:
     """How the rule-met counts change: evaluate each changed year before and after."""
     counted = {category for rule in ruleset.rules for category in rule.categories}
@@ -195,7 +203,7 @@ async def _met_deltas(
     out: dict[tuple[str, str, str], int] = defaultdict(int)
     if not relevant:
         return out
-    before_all = await load_totals(bulk, relevant)
+    before_all = known if known is not None else await load_totals(bulk, relevant)
     for pid in relevant:
         deltas = by_person[pid]
         subject = subjects[pid]
@@ -215,10 +223,10 @@ async def _met_deltas(
             for result in evaluate(ruleset, subject, year, after):
                 was = old.get(result.rule_id, False) if old is not None else False
                 if was != result.met:
-                    key = (subject.region_code, result.rule_id, result.period_label)
-                    flips[key] = 1 if result.met else -1
-        for key, delta in flips.items():
-            out[key] += delta
+                    flip = (subject.region_code, result.rule_id, result.period_label)
+                    flips[flip] = 1 if result.met else -1
+        for flip, delta in flips.items():
+            out[flip] += delta
     return out
 
 
@@ -258,7 +266,9 @@ async def ensure_current(session: AsyncSession, ctx: AppContext) -> None:
     if await is_current(session, ctx):
         return
     ruleset = ctx.rules
-    log.info("rule set %s is new to the aggregates: rebuilding the rule-met counts", ruleset.version)
+    log.info(
+        "rule set %s is new to the aggregates: rebuilding the rule-met counts", ruleset.version
+    )
     await session.execute(delete(RuleMetCount))
     counts = await count_rules_met(session, ruleset, "")
     await Bulk(session).upsert_add(
@@ -287,7 +297,12 @@ async def count_rules_met(
     t, p = TrainingTotal, Practitioner
     stmt = (
         select(
-            t.practitioner_id, t.category, t.year, t.mode, t.hours_tenths, p.region_code,
+            t.practitioner_id,
+            t.category,
+            t.year,
+            t.mode,
+            t.hours_tenths,
+            p.region_code,
             p.positions,
         )
         .join(p, p.id == t.practitioner_id)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Sequence
 from typing import Any, Final
+from uuid import UUID
 
 import uuid_utils
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,20 +35,20 @@ class Bulk:
 
     # ------------------------------------------------------------------ values
 
-    def uuid(self, value: uuid.UUID | str) -> Any:
+    def uuid(self, value: UUID | str) -> Any:
         """A UUID (or an already native value) as the driver wants it."""
-        if isinstance(value, uuid.UUID):
+        if isinstance(value, UUID):
             return value if self.pg else value.hex
         return value
 
     def new_uuid(self) -> Any:
         """A fresh UUIDv7 (as :func:`workforce.db.new_id`), native."""
         value = uuid_utils.uuid7()
-        return uuid.UUID(bytes=value.bytes) if self.pg else value.hex
+        return UUID(bytes=value.bytes) if self.pg else value.hex
 
-    def to_uuid(self, native: Any) -> uuid.UUID:
+    def to_uuid(self, native: Any) -> UUID:
         """A native UUID value back to :class:`uuid.UUID`."""
-        return native if isinstance(native, uuid.UUID) else uuid.UUID(hex=str(native))
+        return native if isinstance(native, UUID) else UUID(hex=str(native))
 
     def date(self, value: dt.date) -> Any:
         """A date, native."""
@@ -90,7 +90,7 @@ class Bulk:
         if not rows:
             return
         conn = await self.session.connection()
-        await conn.exec_driver_sql(sql, [tuple(row) for row in rows])
+        await conn.exec_driver_sql(sql, rows if isinstance(rows, list) else list(rows))
 
     async def select_in(
         self,

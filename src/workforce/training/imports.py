@@ -32,32 +32,30 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import anyio.to_thread
 import multipart  # type: ignore[import-untyped]
-from sqlalchemy import func, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from workforce.context import AppContext
-from workforce.db import begin_write, new_id, utcnow
+from workforce.db import begin_write, utcnow
 from workforce.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, Reason, RuleRefused
 from workforce.practitioners import service as practitioners
-from workforce.practitioners.models import Practitioner, PractitionerLink
 from workforce.redact import redact
 from workforce.security.idnumber import today_in_china
 from workforce.security.principal import Principal
 from workforce.settings import Settings
 from workforce.training import aggregates, rosters
-from workforce.training.bulk import SQLITE_MAX_PARAMS, Bulk
 from workforce.training import service as training
+from workforce.training.bulk import SQLITE_MAX_PARAMS, Bulk
 from workforce.training.models import (
     RosterImport,
     RosterImportError,
-    TrainingRecord,
 )
 
 log = logging.getLogger("workforce.training.imports")
@@ -158,6 +156,42 @@ MAX_FORM_FIELD_BYTES: Final = 64 * 1024
 _MULTIPART_SLACK: Final = 1 << 20
 
 
+class _FormSpooler:
+    """Routes the events of a multipart parser: the ``file`` part to disk, the rest dropped."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.spooled = Spooled(path=path)
+        self.limit = limit
+        self.writer: SpoolWriter | None = None
+        self.found = False
+        self._in_file = False
+        self._field_bytes = 0
+
+    def feed(self, event: Any) -> None:
+        if isinstance(event, multipart.MultipartSegment):
+            self._field_bytes = 0
+            self._in_file = event.name == "file" and not self.found
+            if self._in_file:
+                self.found = True
+                self.spooled.filename = event.filename or "roster"
+                self.writer = SpoolWriter(self.spooled.path, self.limit)
+        elif event:
+            if self._in_file and self.writer is not None:
+                self.writer.write(event)
+                return
+            self._field_bytes += len(event)
+            if self._field_bytes > MAX_FORM_FIELD_BYTES:
+                raise BadRequest("form field too large", code="malformed_multipart")
+        elif self._in_file and self.writer is not None:
+            self.spooled.sha256 = self.writer.close()
+            self.spooled.size = self.writer.size
+            self.writer, self._in_file = None, False
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            self.writer.discard()
+
+
 async def receive_upload(
     body: AsyncIterator[bytes],
     content_type: str,
@@ -171,7 +205,8 @@ async def receive_upload(
     ``settings.max_upload_bytes``; other parts are read and dropped (64 KiB each at most).
 
     Raises:
-        BadRequest: Not multipart, no boundary, malformed, or no ``file`` part (422).
+        BadRequest: Not multipart, no boundary, malformed (400).
+        Invalid: No ``file`` part (422 ``file_required``).
         PayloadTooLarge: The file exceeds the limit (413).
     """
     limit = settings.max_upload_bytes
@@ -181,51 +216,30 @@ async def receive_upload(
     boundary = options.get("boundary")
     if media != "multipart/form-data" or not boundary:
         raise BadRequest("send the file as multipart/form-data", code="malformed_multipart")
-    path = upload_path(settings, import_id)
-    spooled = Spooled(path=path)
-    writer: SpoolWriter | None = None
-    found = False
-    field_bytes = 0
+    form = _FormSpooler(upload_path(settings, import_id), limit)
     try:
         with multipart.PushMultipartParser(
             boundary, max_segment_count=16, max_header_size=8192
         ) as parser:
-            segment: multipart.MultipartSegment | None = None
             async for chunk in _with_eof(body):
                 for event in parser.parse(chunk):
-                    if isinstance(event, multipart.MultipartSegment):
-                        segment, field_bytes = event, 0
-                        if event.name == "file" and not found:
-                            found = True
-                            spooled.filename = event.filename or "roster"
-                            writer = SpoolWriter(path, limit)
-                    elif event:
-                        if writer is not None and segment is not None and segment.name == "file":
-                            writer.write(event)
-                        else:
-                            field_bytes += len(event)
-                            if field_bytes > MAX_FORM_FIELD_BYTES:
-                                raise BadRequest("form field too large", code="malformed_multipart")
-                    elif segment is not None and segment.name == "file" and writer is not None:
-                        spooled.sha256 = writer.close()
-                        spooled.size = writer.size
-                        writer = None
+                    form.feed(event)
             if not parser.closed:
                 raise BadRequest("the multipart body ended early", code="malformed_multipart")
     except (multipart.MultipartError, ValueError) as exc:
-        if writer is not None:
-            writer.discard()
+        form.discard()
         remove_files(settings, import_id)
-        raise BadRequest(f"malformed multipart body ({type(exc).__name__})", code="malformed_multipart") from None
+        raise BadRequest(
+            f"malformed multipart body ({type(exc).__name__})", code="malformed_multipart"
+        ) from None
     except BaseException:
-        if writer is not None:
-            writer.discard()
+        form.discard()
         remove_files(settings, import_id)
         raise
-    if not found or not spooled.sha256:
+    if not form.found or not form.spooled.sha256:
         remove_files(settings, import_id)
         raise Invalid("the form has no 'file' part", code="file_required")
-    return spooled
+    return form.spooled
 
 
 async def _with_eof(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -393,7 +407,9 @@ async def require_accredited(session: AsyncSession, actor: Principal) -> None:
         raise RuleRefused(
             "your training base holds no accreditation",
             code=training.BASE_NOT_ACCREDITED,
-            reasons=[Reason(training.BASE_NOT_ACCREDITED, "your training base holds no accreditation")],
+            reasons=[
+                Reason(training.BASE_NOT_ACCREDITED, "your training base holds no accreditation")
+            ],
         )
 
 
@@ -441,9 +457,43 @@ class _Counts:
     registered: int = 0
 
 
+_PEOPLE_CACHE: Final = 200_000
+_INSERT_RECORDS: Final = (
+    "INSERT INTO training_records (id, base_org_id, practitioner_id, course_id, course_code, "
+    "category, mode, hours_tenths, completed_on, external_ref, import_id, created_at) "
+    "VALUES ({marks})"
+)
+_INSERT_LINKS: Final = (
+    "INSERT INTO practitioner_links (id, practitioner_id, org_id, relation, created_at) "
+    "VALUES ({marks}) ON CONFLICT (practitioner_id, org_id, relation) DO NOTHING"
+)
+_INSERT_ERRORS: Final = (
+    "INSERT INTO training_import_errors (import_id, line, code, detail) VALUES ({marks})"
+)
+_SELECT_REFS: Final = (
+    "SELECT external_ref, practitioner_id, course_code, hours_tenths, completed_on, import_id "
+    "FROM training_records WHERE base_org_id = {base} AND external_ref {in_}"
+)
+_SQLITE_DAY_SUMS: Final = (
+    "SELECT r.practitioner_id, r.completed_on, SUM(r.hours_tenths) FROM (VALUES {values}) AS v "
+    "CROSS JOIN training_records AS r ON r.practitioner_id = v.column1 "
+    "AND r.completed_on = v.column2 WHERE r.voided_at IS NULL "
+    "GROUP BY r.practitioner_id, r.completed_on"
+)
+
 _RECORD_COLUMNS: Final = (
-    "id", "base_org_id", "practitioner_id", "course_id", "course_code", "category", "mode",
-    "hours_tenths", "completed_on", "external_ref", "import_id", "created_at",
+    "id",
+    "base_org_id",
+    "practitioner_id",
+    "course_id",
+    "course_code",
+    "category",
+    "mode",
+    "hours_tenths",
+    "completed_on",
+    "external_ref",
+    "import_id",
+    "created_at",
 )
 
 
@@ -462,25 +512,29 @@ class Importer:
     counts: _Counts = field(default_factory=_Counts)
     rejected_refs: set[str] = field(default_factory=set)
     subjects: dict[Any, aggregates.Subject] = field(default_factory=dict)
+    known_people: dict[bytes, _Person] = field(default_factory=dict)
+    """People seen in earlier chunks (a bounded cache: rosters repeat people)."""
+    linked: set[Any] = field(default_factory=set)
+    """Practitioners already given their ``trained`` link by this import."""
 
     def __post_init__(self) -> None:
         self.bulk = Bulk(self.session)
+        self._days: dict[dt.date, Any] = {}
         self.base = self.bulk.uuid(self.actor.org_id)
         self.native_import = self.bulk.uuid(self.import_id)
-        n = len(_RECORD_COLUMNS)
-        self._insert_records = (
-            f"INSERT INTO training_records ({', '.join(_RECORD_COLUMNS)}) "  # noqa: S608 - constant
-            f"VALUES ({self.bulk.placeholders(n)})"
-        )
-        self._insert_links = (
-            "INSERT INTO practitioner_links (id, practitioner_id, org_id, relation, created_at) "
-            f"VALUES ({self.bulk.placeholders(5)}) "
-            "ON CONFLICT (practitioner_id, org_id, relation) DO NOTHING"
-        )
-        self._insert_errors = (
-            "INSERT INTO training_import_errors (import_id, line, code, detail) "
-            f"VALUES ({self.bulk.placeholders(4)})"
-        )
+        # Statements are constants plus placeholders: no value is ever spliced into SQL.
+        marks = self.bulk.placeholders
+        self._insert_records = _INSERT_RECORDS.replace("{marks}", marks(len(_RECORD_COLUMNS)))
+        self._insert_links = _INSERT_LINKS.replace("{marks}", marks(5))
+        self._insert_errors = _INSERT_ERRORS.replace("{marks}", marks(4))
+        self._select_refs = _SELECT_REFS.replace("{base}", marks(1))
+
+    def _native_day(self, day: dt.date) -> Any:
+        """A date as the driver wants it (cached: rosters repeat days)."""
+        found = self._days.get(day)
+        if found is None:
+            found = self._days[day] = self.bulk.date(day)
+        return found
 
     async def validator(self) -> rosters.Validator:
         """The database-free checks for this base (its courses and accreditations)."""
@@ -508,7 +562,7 @@ class Importer:
         candidates: list[tuple[rosters.Prepared, _Person]] = []
         prepared = [item for item in items if isinstance(item, rosters.Prepared)]
         existing = await self._existing_refs([p.ref for p in prepared])
-        people = await self._people({p.subject_key for p in prepared})
+        people = await self._lookup_people({p.subject_key for p in prepared})
         new_people: dict[bytes, _Person] = {}
         chunk_refs: set[str] = set()
         for item in items:
@@ -519,7 +573,10 @@ class Importer:
                 continue
             ref = item.ref
             if ref in chunk_refs or ref in self.rejected_refs:
-                self._reject(errors, _err(item, DUPLICATE_IN_FILE, "external_ref appears earlier in the file"))
+                self._reject(
+                    errors,
+                    _err(item, DUPLICATE_IN_FILE, "external_ref appears earlier in the file"),
+                )
                 continue
             chunk_refs.add(ref)
             person = people.get(item.subject_key) or new_people.get(item.subject_key)
@@ -531,15 +588,22 @@ class Importer:
                 person = _Person(None, item.name, self.actor.region or "", (), item.id_number)
                 new_people[item.subject_key] = person
             elif person.name != item.name:
-                self._reject(errors, _err(
-                    item, NAME_MISMATCH, "the name differs from the one registered under this ID number"
-                ))
+                self._reject(
+                    errors,
+                    _err(
+                        item,
+                        NAME_MISMATCH,
+                        "the name differs from the one registered under this ID number",
+                    ),
+                )
                 continue
             candidates.append((item, person))
-        accepted = await self._apply_daily_cap(candidates, errors)
+        known = {person.id for _, person in candidates if person.id is not None}
+        before = await aggregates.load_totals(self.bulk, known)
+        accepted = await self._apply_daily_cap(candidates, errors, before)
         used = {id(person) for _, person in accepted}
         await self._register({k: p for k, p in new_people.items() if id(p) in used})
-        await self._write(accepted)
+        await self._write(accepted, before)
         await self._write_errors(errors)
         await asyncio.sleep(0)
 
@@ -558,31 +622,43 @@ class Importer:
     ) -> None:
         practitioner_id, course_code, tenths, day, import_id = found
         if import_id == self.native_import:
-            self._reject(errors, _err(item, DUPLICATE_IN_FILE, "external_ref appears earlier in the file"))
+            self._reject(
+                errors, _err(item, DUPLICATE_IN_FILE, "external_ref appears earlier in the file")
+            )
         elif (
             person is not None
             and person.id == practitioner_id
             and course_code == item.course.code
             and tenths == item.tenths
-            and day == self.bulk.date(item.day)
+            and day == self._native_day(item.day)
         ):
             self.counts.already_recorded += 1
         else:
-            self._reject(errors, _err(
-                item, training.EXTERNAL_REF_CONFLICT,
-                "this external_ref was already used for a different completion",
-            ))
+            self._reject(
+                errors,
+                _err(
+                    item,
+                    training.EXTERNAL_REF_CONFLICT,
+                    "this external_ref was already used for a different completion",
+                ),
+            )
 
     async def _existing_refs(self, refs: list[str]) -> dict[str, tuple[Any, ...]]:
-        rows = await self.bulk.select_in(
-            "SELECT external_ref, practitioner_id, course_code, hours_tenths, completed_on, "
-            f"import_id FROM training_records WHERE base_org_id = {self.bulk.placeholders(1)} "
-            "AND external_ref {in_}",
-            (self.base,),
-            refs,
-            "text",
-        )
+        rows = await self.bulk.select_in(self._select_refs, (self.base,), refs, "text")
         return {row[0]: row[1:] for row in rows}
+
+    async def _lookup_people(self, keys: set[bytes]) -> dict[bytes, _Person]:
+        """The registered people among ``keys``, from the cache or the database."""
+        cache = self.known_people
+        out = {key: cache[key] for key in keys if key in cache}
+        missing = keys.difference(out)
+        if missing:
+            found = await self._people(missing)
+            if len(cache) + len(found) > _PEOPLE_CACHE:
+                cache.clear()
+            cache.update(found)
+            out.update(found)
+        return out
 
     async def _people(self, keys: set[bytes]) -> dict[bytes, _Person]:
         rows = await self.bulk.select_in(
@@ -601,21 +677,39 @@ class Importer:
         self,
         candidates: list[tuple[rosters.Prepared, _Person]],
         errors: list[rosters.RowError],
+        totals: dict[Any, aggregates.Totals],
     ) -> list[tuple[rosters.Prepared, _Person]]:
+        """Refuse rows beyond the daily cap, in line order, all bases together.
+
+        The per-day sums are read only for practitioners with hours already recorded in the
+        row's year (the running totals tell): nobody else can have hours on that day.
+        """
         cap = self.ctx.settings.max_hours_per_day_tenths
-        pairs = {(person.id, self.bulk.date(item.day)) for item, person in candidates if person.id is not None}
+        busy_years = {
+            (pid, year) for pid, rows in totals.items() for (_, year, _), t in rows.items() if t > 0
+        }
+        day_of = self._native_day
+        pairs = {
+            (person.id, day_of(item.day))
+            for item, person in candidates
+            if busy_years and (person.id, item.day.year) in busy_years
+        }
         sums: dict[tuple[Any, Any], int] = {}
         for pid, day, total in await self._day_sums(sorted(pairs, key=str)):
             sums[(pid, day)] = int(total)
         accepted: list[tuple[rosters.Prepared, _Person]] = []
         for item, person in candidates:
-            key = (person.id if person.id is not None else id(person), self.bulk.date(item.day))
+            key = (person.id if person.id is not None else id(person), day_of(item.day))
             total = sums.get(key, 0) + item.tenths
             if total > cap:
-                self._reject(errors, _err(
-                    item, training.DAILY_HOURS_EXCEEDED,
-                    f"more than {cap / 10:g} hours on one day across all bases",
-                ))
+                self._reject(
+                    errors,
+                    _err(
+                        item,
+                        training.DAILY_HOURS_EXCEEDED,
+                        f"more than {cap / 10:g} hours on one day across all bases",
+                    ),
+                )
                 continue
             sums[key] = total
             accepted.append((item, person))
@@ -638,14 +732,9 @@ class Importer:
         for start in range(0, len(pairs), step):
             part = pairs[start : start + step]
             values = ", ".join(["(?, ?)"] * len(part))
-            out.extend(await self.bulk.execute(
-                # CROSS JOIN keeps SQLite probing the (practitioner_id, completed_on) index.
-                f"SELECT r.practitioner_id, r.completed_on, SUM(r.hours_tenths) FROM (VALUES {values}) AS v "  # noqa: S608 - placeholders only
-                "CROSS JOIN training_records AS r ON r.practitioner_id = v.column1 "
-                "AND r.completed_on = v.column2 WHERE r.voided_at IS NULL "
-                "GROUP BY r.practitioner_id, r.completed_on",
-                [value for pair in part for value in pair],
-            ))
+            # CROSS JOIN keeps SQLite probing the (practitioner_id, completed_on) index.
+            sql = _SQLITE_DAY_SUMS.replace("{values}", values)
+            out.extend(await self.bulk.execute(sql, [v for pair in part for v in pair]))
         return out
 
     async def _register(self, wanted: dict[bytes, _Person]) -> None:
@@ -656,13 +745,18 @@ class Importer:
             self.session, self.ctx, self.actor, [(p.number, p.name, []) for p in wanted.values()]
         )
         found = await self._people(set(wanted))
+        self.known_people.update(found)
         for key, person in wanted.items():
             registered = found[key]
             person.id = registered.id
             person.region_code = registered.region_code
             person.positions = registered.positions
 
-    async def _write(self, accepted: list[tuple[rosters.Prepared, _Person]]) -> None:
+    async def _write(
+        self,
+        accepted: list[tuple[rosters.Prepared, _Person]],
+        before: dict[Any, aggregates.Totals],
+    ) -> None:
         if not accepted:
             return
         bulk = self.bulk
@@ -671,22 +765,41 @@ class Importer:
         records: list[tuple[Any, ...]] = []
         changes: list[aggregates.Change] = []
         subjects = self.subjects
+        day_of = self._native_day
+        new_uuid = bulk.new_uuid
         for item, person in accepted:
             pid = person.id
             course = item.course
-            records.append((
-                bulk.new_uuid(), base, pid, course.id, course.code, course.category, course.mode,
-                item.tenths, bulk.date(item.day), item.ref, import_id, now,
-            ))
-            changes.append(aggregates.Change(pid, course.category, item.day.year, course.mode, item.tenths, 1))
+            records.append(
+                (
+                    new_uuid(),
+                    base,
+                    pid,
+                    course.id,
+                    course.code,
+                    course.category,
+                    course.mode,
+                    item.tenths,
+                    day_of(item.day),
+                    item.ref,
+                    import_id,
+                    now,
+                )
+            )
+            changes.append(
+                aggregates.Change(pid, course.category, item.day.year, course.mode, item.tenths, 1)
+            )
             if pid not in subjects:
                 subjects[pid] = aggregates.Subject(pid, person.region_code, person.positions)
         await bulk.executemany(self._insert_records, records)
+        unlinked = {c.practitioner_id for c in changes}.difference(self.linked)
         await bulk.executemany(
-            self._insert_links,
-            [(bulk.new_uuid(), pid, base, "trained", now) for pid in {c.practitioner_id for c in changes}],
+            self._insert_links, [(bulk.new_uuid(), pid, base, "trained", now) for pid in unlinked]
         )
-        await aggregates.apply_changes(self.session, self.ctx, subjects, changes, bulk=bulk)
+        self.linked.update(unlinked)
+        await aggregates.apply_changes(
+            self.session, self.ctx, subjects, changes, bulk=bulk, before=before
+        )
         self.counts.accepted += len(records)
         if len(subjects) > 4 * CHUNK_ROWS:
             subjects.clear()
@@ -704,9 +817,14 @@ class Importer:
             update(RosterImport)
             .where(RosterImport.id == self.import_id)
             .values(
-                status="done", total_rows=c.total_rows, accepted=c.accepted, rejected=c.rejected,
-                already_recorded=c.already_recorded, registered=c.registered,
-                finished_at=utcnow(), heartbeat_at=utcnow(),
+                status="done",
+                total_rows=c.total_rows,
+                accepted=c.accepted,
+                rejected=c.rejected,
+                already_recorded=c.already_recorded,
+                registered=c.registered,
+                finished_at=utcnow(),
+                heartbeat_at=utcnow(),
             )
             .execution_options(synchronize_session=False)
         )
@@ -755,6 +873,29 @@ async def _next_chunk(
     return await anyio.to_thread.run_sync(work)
 
 
+async def _pump(
+    importer: Importer,
+    validator: rosters.Validator,
+    source: rosters.RowSource,
+    chunk_rows: int,
+    progress: rosters.ProgressFn | None,
+) -> None:
+    """Feed the file to the importer, reading and validating the next chunk (in a worker
+    thread) while the current one is written."""
+    iterator = rosters.chunks(source, chunk_rows)
+    pending = asyncio.ensure_future(_next_chunk(iterator, validator))
+    try:
+        while (items := await pending) is not None:
+            pending = asyncio.ensure_future(_next_chunk(iterator, validator))
+            await importer.process(items)
+            if progress is not None:
+                progress(source.position, source.total)
+    finally:
+        with contextlib.suppress(BaseException):
+            await pending
+        iterator.close()
+
+
 async def run_import(
     engine: AsyncEngine,
     ctx: AppContext,
@@ -765,49 +906,27 @@ async def run_import(
     encoding: str | None,
     chunk_rows: int = CHUNK_ROWS,
     progress: rosters.ProgressFn | None = None,
-    on_chunk: Callable[[int], Any] | None = None,
 ) -> str:
-    """Run one import to its end; returns the final status (``done`` or ``failed``).
-
-    Reading and validating the next chunk (a worker thread) overlaps with writing the
-    current one. ``on_chunk(n)`` runs after the n-th chunk is written (tests use it to
-    inject failures).
-    """
-    settings = ctx.settings
-    path = upload_path(settings, import_id)
-    lock = WorkerLock(lock_path(settings, import_id))
+    """Run one import to its end; returns the final status (``done`` or ``failed``)."""
+    path = upload_path(ctx.settings, import_id)
+    lock = WorkerLock(lock_path(ctx.settings, import_id))
     maker = async_sessionmaker(engine, expire_on_commit=False)
     lock.acquire()
     try:
         async with maker() as session:
             try:
                 await begin_write(session)
+                await _import_cache(session, IMPORT_CACHE_KIB)
                 await aggregates.lock_training_writes(session, exclusive=True)
                 await aggregates.ensure_current(session, ctx)
                 importer = Importer(session, ctx, actor, import_id)
                 validator = await importer.validator()
                 source = rosters.RowSource(path, file_format, encoding)
-                iterator = rosters.chunks(source, chunk_rows)
                 async with _heartbeat(maker, engine, import_id):
-                    try:
-                        pending = asyncio.ensure_future(_next_chunk(iterator, validator))
-                        number = 0
-                        while (items := await pending) is not None:
-                            pending = asyncio.ensure_future(_next_chunk(iterator, validator))
-                            await importer.process(items)
-                            number += 1
-                            if progress is not None:
-                                progress(source.position, source.total)
-                            if on_chunk is not None:
-                                on_chunk(number)
-                    finally:
-                        with contextlib.suppress(BaseException):
-                            await pending
-                        if hasattr(iterator, "close"):
-                            iterator.close()
+                    await _pump(importer, validator, source, chunk_rows, progress)
                 await importer.finish()
+                await _import_cache(session, DEFAULT_CACHE_KIB)
                 await session.commit()
-                return "done"
             except rosters.FileRefused as exc:
                 await session.rollback()
                 await _mark_failed(maker, import_id, exc.code, exc.detail, exc.line)
@@ -815,22 +934,34 @@ async def run_import(
             except asyncio.CancelledError:
                 await session.rollback()
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(_mark_failed(
-                        maker, import_id, WORKER_LOST, "the import was cancelled; nothing was recorded"
-                    ))
+                    await asyncio.shield(_mark_failed(maker, import_id, WORKER_LOST, _CANCELLED))
                 raise
             except Exception as exc:
                 await session.rollback()
                 log.exception("roster import %s failed", import_id)
+                detail = f"the import stopped on an unexpected error ({type(exc).__name__})"
                 await _mark_failed(
-                    maker, import_id, INTERNAL_ERROR,
-                    f"the import stopped on an unexpected error ({type(exc).__name__}); nothing was recorded",
+                    maker, import_id, INTERNAL_ERROR, f"{detail}; nothing was recorded"
                 )
                 return "failed"
+            return "done"
     finally:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         lock.release()
+
+
+_CANCELLED: Final = "the import was cancelled; nothing was recorded"
+
+
+IMPORT_CACHE_KIB: Final = 65_536
+"""SQLite page cache of the import's connection (64 MiB): the indexes it writes are large."""
+DEFAULT_CACHE_KIB: Final = 2_000
+
+
+async def _import_cache(session: AsyncSession, kib: int) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text(f"PRAGMA cache_size = -{int(kib)}"))
 
 
 async def _mark_failed(
@@ -846,14 +977,23 @@ async def _mark_failed(
             update(RosterImport)
             .where(RosterImport.id == import_id)
             .values(
-                status="failed", failure_code=code, failure_detail=redact(detail),
+                status="failed",
+                failure_code=code,
+                failure_detail=redact(detail),
                 finished_at=utcnow(),
             )
         )
         if line is not None:
             await session.execute(
-                RosterImportError.__table__.insert(),
-                [{"import_id": import_id, "line": line, "code": code, "detail": redact(detail)[:300]}],
+                insert(RosterImportError),
+                [
+                    {
+                        "import_id": import_id,
+                        "line": line,
+                        "code": code,
+                        "detail": redact(detail)[:300],
+                    }
+                ],
             )
         await session.commit()
 
@@ -878,11 +1018,15 @@ async def spawn(
     """
     task = asyncio.get_running_loop().create_task(
         run_import(
-            engine, ctx, actor, import_id,
-            file_format=file_format, encoding=encoding, chunk_rows=CHUNK_ROWS,
+            engine,
+            ctx,
+            actor,
+            import_id,
+            file_format=file_format,
+            encoding=encoding,
+            chunk_rows=CHUNK_ROWS,
         ),
         name=f"roster-import-{import_id}",
     )
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
-

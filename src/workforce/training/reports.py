@@ -26,7 +26,7 @@ from workforce.context import AppContext
 from workforce.db import utcnow
 from workforce.errors import OUT_OF_JURISDICTION, Forbidden, Invalid
 from workforce.practitioners.models import Practitioner
-from workforce.rules.engine import Rule, RulesError, period_for, rules_in_force
+from workforce.rules.engine import Rule, RuleSet, RulesError, period_for, rules_in_force
 from workforce.security.principal import Principal
 from workforce.training import aggregates
 from workforce.training.models import RegionHours, RuleMetCount
@@ -160,15 +160,13 @@ async def workforce_report(
         ruleset_version=ruleset.version,
         rule_counts=source,
         totals=_figures(code, whole, order, in_play),
-        sub_regions=[
-            _figures(sub, acc, order, in_play) for sub, acc in sorted(subs.items())
-        ],
+        sub_regions=[_figures(sub, acc, order, in_play) for sub, acc in sorted(subs.items())],
         generated_at=utcnow(),
     )
 
 
 def _rules_for(
-    ruleset: aggregates.RuleSet, region_code: str, positions_json: str | None, year: int
+    ruleset: RuleSet, region_code: str, positions_json: str | None, year: int
 ) -> list[tuple[Rule, str]]:
     try:
         positions = json.loads(positions_json or "[]")

@@ -21,7 +21,7 @@ import operator
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -132,7 +132,7 @@ def check_csv_header(path: Path, encoding: str) -> None:
     """
     with path.open("r", encoding=encoding, newline="") as handle:
         try:
-            RowSource._csv_header(csv.reader(handle))  # noqa: SLF001 - same module
+            RowSource._csv_header(csv.reader(handle))
         except csv.Error as exc:
             raise FileRefused(MALFORMED_FILE, f"malformed CSV: {exc}") from None
 
@@ -256,7 +256,9 @@ class RowSource:
                         tuple(row[i] if i < width else "" for i in indexes),
                     )
             except csv.Error as exc:
-                raise FileRefused(MALFORMED_FILE, f"malformed CSV: {exc}", reader.line_num) from None
+                raise FileRefused(
+                    MALFORMED_FILE, f"malformed CSV: {exc}", reader.line_num
+                ) from None
             except UnicodeDecodeError:
                 raise FileRefused(
                     UNSUPPORTED_ENCODING, f"the file is not valid {encoding}", reader.line_num
@@ -277,12 +279,12 @@ class RowSource:
         raise FileRefused(EMPTY_FILE, "the file has no header row")
 
     def _xlsx_rows(self) -> Iterator[RawRow]:
-        import openpyxl  # noqa: PLC0415 - heavy, only for workbooks
+        import openpyxl  # type: ignore[import-untyped]  # noqa: PLC0415 - heavy, workbooks only
 
         handle = self.path.open("rb")  # a file object: openpyxl then ignores the name's suffix
         try:
             book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - any failure to open means "not a workbook"
+        except Exception as exc:
             handle.close()
             raise FileRefused(
                 UNSUPPORTED_FILE_TYPE, f"not a readable .xlsx workbook ({type(exc).__name__})"
@@ -490,8 +492,12 @@ def _text(cell: Cell) -> str:
 
 
 def _id_number(cell: Cell, today: dt.date) -> str:
-    if isinstance(cell, float) and not cell.is_integer():
-        raise RowRefused(INVALID_ID_NUMBER, "the ID number is not text (store the column as text)")
+    if isinstance(cell, float) or (isinstance(cell, int) and not isinstance(cell, bool)):
+        # A spreadsheet number keeps 15 significant digits: 18-digit numbers lose the rest.
+        raise RowRefused(
+            INVALID_ID_NUMBER,
+            "the ID number was stored as a number, which loses digits: format the column as text",
+        )
     try:
         return idnumber.validate(_text(cell), today=today)
     except idnumber.InvalidIdNumber as exc:
@@ -499,7 +505,7 @@ def _id_number(cell: Cell, today: dt.date) -> str:
 
 
 def _hours(cell: Cell) -> int:
-    if isinstance(cell, bool) or isinstance(cell, dt.date):
+    if isinstance(cell, bool | dt.date):
         raise RowRefused(INVALID_HOURS, "hours must be a number")
     try:
         tenths = parse_hours(cell if isinstance(cell, int | float) else _text(cell))
@@ -529,7 +535,7 @@ ProgressFn = Callable[[int, int], None]
 """``progress(done, total)`` in the source's units (bytes of a CSV, rows of a workbook)."""
 
 
-def chunks(source: RowSource, size: int) -> Iterator[list[RawRow]]:
+def chunks(source: RowSource, size: int) -> Generator[list[RawRow], None, None]:
     """The source's rows in lists of ``size``."""
     batch: list[RawRow] = []
     for row in source.rows():

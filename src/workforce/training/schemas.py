@@ -35,7 +35,7 @@ ExternalRef = Annotated[
 ]
 Hours = Annotated[
     float | str,
-    msgspec.Meta(description="Class hours with at most one decimal, e.g. 2.5 or \"2.5\"."),
+    msgspec.Meta(description='Class hours with at most one decimal, e.g. 2.5 or "2.5".'),
 ]
 Level = Literal["province", "city", "county"]
 DeliveryMode = Literal["in_person", "online"]
@@ -48,7 +48,7 @@ class AccreditationCreate(Input):
     valid_from: date
     valid_until: date
     categories: Annotated[list[CategoryCode], msgspec.Meta(min_length=1, max_length=30)]
-    certificate_types: Annotated[list[CertificateTypeCode], msgspec.Meta(max_length=30)] = []
+    certificate_types: Annotated[list[CertificateTypeCode], msgspec.Meta(max_length=30)] = []  # noqa: RUF012 - msgspec copies defaults
 
 
 class Accreditation(Output):

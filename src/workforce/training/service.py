@@ -144,7 +144,10 @@ async def accredit(
     actor_level = regions.level_of(actor.region or "")
     if _LEVEL_RANK[cmd.level] < _LEVEL_RANK[actor_level]:
         reasons.append(
-            Reason("level_above_regulator", f"a {actor_level} regulator cannot grant a {cmd.level} accreditation")
+            Reason(
+                "level_above_regulator",
+                f"a {actor_level} regulator cannot grant a {cmd.level} accreditation",
+            )
         )
     for code in cmd.certificate_types:
         try:
@@ -329,7 +332,7 @@ def _same_content(
 async def _by_external_ref(
     session: AsyncSession, base_org_id: uuid.UUID, external_ref: str
 ) -> TrainingRecord | None:
-    return await session.scalar(
+    return await session.scalar(  # type: ignore[no-any-return]
         select(TrainingRecord).where(
             TrainingRecord.base_org_id == base_org_id,
             TrainingRecord.external_ref == external_ref,
@@ -431,10 +434,15 @@ async def _refusals(
     reasons: list[Reason] = []
     day = cmd.completed_on
     if person is None:
-        reasons.append(Reason(PRACTITIONER_NOT_FOUND, "no practitioner is registered under this id"))
+        reasons.append(
+            Reason(PRACTITIONER_NOT_FOUND, "no practitioner is registered under this id")
+        )
     if course is None:
         reasons.append(
-            Reason(UNKNOWN_COURSE, f"no course {cmd.course_code!r} in your or your regulators' catalogues")
+            Reason(
+                UNKNOWN_COURSE,
+                f"no course {cmd.course_code!r} in your or your regulators' catalogues",
+            )
         )
     if day > today_in_china():
         reasons.append(Reason(COMPLETED_IN_FUTURE, "completed_on is in the future"))
@@ -449,17 +457,21 @@ async def _refusals(
     if course is not None:
         if accreditation is not None and course.category not in accreditation.categories:
             reasons.append(
-                Reason(COURSE_OUT_OF_SCOPE, f"category {course.category!r} is outside your accreditation")
+                Reason(
+                    COURSE_OUT_OF_SCOPE,
+                    f"category {course.category!r} is outside your accreditation",
+                )
             )
         if tenths > course.hours_tenths:
-            reasons.append(
-                Reason(HOURS_EXCEED_COURSE, "hours exceed the course's hours")
-            )
+            reasons.append(Reason(HOURS_EXCEED_COURSE, "hours exceed the course's hours"))
     if person is not None:
         cap = ctx.settings.max_hours_per_day_tenths
         if await day_hours(session, person.id, day) + tenths > cap:
             reasons.append(
-                Reason(DAILY_HOURS_EXCEEDED, f"more than {cap / 10:g} hours on one day across all bases")
+                Reason(
+                    DAILY_HOURS_EXCEEDED,
+                    f"more than {cap / 10:g} hours on one day across all bases",
+                )
             )
     return reasons
 
@@ -493,8 +505,12 @@ async def void_record(
         {person.id: aggregates.subject_of(person)},
         [
             aggregates.Change(
-                person.id, record.category, record.completed_on.year, record.mode,
-                -record.hours_tenths, -1,
+                person.id,
+                record.category,
+                record.completed_on.year,
+                record.mode,
+                -record.hours_tenths,
+                -1,
             )
         ],
         rule_counts=await aggregates.make_current(session, ctx),
@@ -530,7 +546,9 @@ async def hours_totals(
     """A practitioner's running totals: ``(category, year, mode) → tenths`` (one indexed read)."""
     t = TrainingTotal
     rows = await session.execute(
-        select(t.category, t.year, t.mode, t.hours_tenths).where(t.practitioner_id == practitioner_id)
+        select(t.category, t.year, t.mode, t.hours_tenths).where(
+            t.practitioner_id == practitioner_id
+        )
     )
     return {(category, year, mode): tenths for category, year, mode, tenths in rows}
 

@@ -53,7 +53,13 @@ async def add_course(
 ) -> dict[str, Any]:
     response = await client.post(
         "/api/v1/courses",
-        json={"code": code, "title": f"课程{code}", "category": category, "hours": hours, "delivery_mode": mode},
+        json={
+            "code": code,
+            "title": f"课程{code}",
+            "category": category,
+            "hours": hours,
+            "delivery_mode": mode,
+        },
         headers=actor.headers,
     )
     assert response.status_code == 201, response.text
@@ -82,7 +88,9 @@ async def log(
     )
 
 
-def csv_bytes(rows: list[list[Any]], header: list[str] | None = None, encoding: str = "utf-8") -> bytes:
+def csv_bytes(
+    rows: list[list[Any]], header: list[str] | None = None, encoding: str = "utf-8"
+) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header or HEADER)
@@ -98,21 +106,27 @@ async def upload(client: Any, base: Actor, content: bytes, filename: str = "rost
     )
 
 
-async def wait_import(client: Any, base: Actor, import_id: str, timeout: float = 60) -> dict[str, Any]:
+async def wait_import(
+    client: Any, base: Actor, import_id: str, limit_s: float = 60
+) -> dict[str, Any]:
     """Poll an import until it is no longer running."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + limit_s
     while True:
-        response = await client.get(f"/api/v1/training-records/imports/{import_id}", headers=base.headers)
+        response = await client.get(
+            f"/api/v1/training-records/imports/{import_id}", headers=base.headers
+        )
         assert response.status_code == 200, response.text
         body = dict(response.json())
         if body["status"] != "running":
             return body
-        assert loop.time() < deadline, f"import still running after {timeout}s"
+        assert loop.time() < deadline, f"import still running after {limit_s}s"
         await asyncio.sleep(0.05)
 
 
-async def import_rows(client: Any, base: Actor, content: bytes, filename: str = "roster.csv") -> dict[str, Any]:
+async def import_rows(
+    client: Any, base: Actor, content: bytes, filename: str = "roster.csv"
+) -> dict[str, Any]:
     response = await upload(client, base, content, filename)
     assert response.status_code == 202, response.text
     return await wait_import(client, base, response.json()["id"])
