@@ -328,10 +328,19 @@ def bench_database(label: str, settings: Settings, count: int, args: argparse.Na
             run_load(port, "POST /api/v1/admission-checks", check_request(fixture.numbers, token),
                      args.connections, args.duration, args.warmup)
         )
+        # Service time without queueing: one connection at a time.
+        peer_1 = asyncio.run(
+            run_load(port, "GET (1 connection)", get_request(str(fixture.institution.org_id), token),
+                     1, args.duration / 3, 1.0)
+        )
+        checks_1 = asyncio.run(
+            run_load(port, "POST (1 connection)", check_request(fixture.numbers[::-1], token),
+                     1, args.duration / 3, 1.0)
+        )
     finally:
         stop_servers(servers)
     decisions = asyncio.run(_decisions(settings))
-    for load in (peer, checks):
+    for load in (peer, checks, peer_1, checks_1):
         print(
             f"  {load.name}: {load.rate:,.0f}/s, p50 {load.pct(0.5):.1f} ms, p99 {load.pct(0.99):.1f} ms, "
             f"statuses {load.statuses}",
@@ -342,6 +351,8 @@ def bench_database(label: str, settings: Settings, count: int, args: argparse.Na
         "count": count,
         "peer": peer,
         "checks": checks,
+        "peer_1": peer_1,
+        "checks_1": checks_1,
         "mix": fixture.mix,
         "decisions": decisions,
         "mean_ms": statistics.fmean(checks.latencies_ms),
@@ -369,6 +380,23 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         )
         lines.append(
             f"| {r['label']} | {r['count']:,} | POST /api/v1/admission-checks | {checks.rate:,.0f} | "
+            f"{checks.pct(0.5):.1f} ms | {checks.pct(0.99):.1f} ms | {checks.rate / peer.rate:.2f}× |"
+        )
+    lines += [
+        "",
+        "Service time without queueing (one connection, same servers):",
+        "",
+        "| database | endpoint | requests/s | p50 | p99 | ratio to peer |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        peer, checks = r["peer_1"], r["checks_1"]
+        lines.append(
+            f"| {r['label']} | peer: GET /api/v1/orgs/{{id}} | {peer.rate:,.0f} | "
+            f"{peer.pct(0.5):.1f} ms | {peer.pct(0.99):.1f} ms | 1.00× |"
+        )
+        lines.append(
+            f"| {r['label']} | POST /api/v1/admission-checks | {checks.rate:,.0f} | "
             f"{checks.pct(0.5):.1f} ms | {checks.pct(0.99):.1f} ms | {checks.rate / peer.rate:.2f}× |"
         )
     lines.append("")

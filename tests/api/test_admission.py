@@ -36,6 +36,7 @@ pytestmark = pytest.mark.anyio
 
 HIRING_SUBSCRIBERS = {
     "ban_recorded": "workforce.hiring.alerts:on_ban_recorded",
+    "ban_corrected": "workforce.hiring.alerts:on_ban_corrected",
     "certificate_status_changed": "workforce.hiring.alerts:on_certificate_status_changed",
     "training_lapsed": "workforce.hiring.alerts:on_training_lapsed",
 }

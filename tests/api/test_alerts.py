@@ -100,6 +100,33 @@ async def test_ban_alerts_the_current_employer_only(
     assert await _alerts(client, previous) == []
 
 
+async def test_quashed_ban_restores_the_employment_status(
+    client: AsyncTestClient[Litestar],
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wire_hiring(monkeypatch)
+    regulator = await factory.org("regulator", region="320100")
+    inst = await factory.org("institution")
+    person, number = await factory.practitioner(by=inst, positions=["cook"])
+    assert (await hire(client, inst, number, position="cook")).status_code == 201
+    recorded = await record_ban(client, regulator, number)
+    listed = (await client.get("/api/v1/employments", headers=inst.headers)).json()
+    assert listed["items"][0]["failing_codes"] == ["banned"]
+    quashed = await client.post(
+        f"/api/v1/bans/{recorded['seq']}/correction",
+        json={"effect": "quashed", "decision_ref": "（2026）苏01行终1号"},
+        headers=regulator.headers,
+    )
+    assert quashed.status_code == 201, quashed.text
+    listed = (await client.get("/api/v1/employments", headers=inst.headers)).json()
+    assert listed["items"][0]["passes"] is True
+    assert listed["items"][0]["failing_codes"] == []
+    assert person.id_masked == listed["items"][0]["id_number_masked"]
+
+
 async def test_expiry_alerts_the_current_employer_only(
     client: AsyncTestClient[Litestar],
     factory: Factory,

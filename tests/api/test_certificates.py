@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 import warnings
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jwt as jose_jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
@@ -17,6 +20,13 @@ from tests.api import cert_helpers as h
 from tests.factories import Factory
 from workforce import hooks
 from workforce.certificates import service
+from workforce.certificates.credential import (
+    CertificateSubject,
+    Issuer,
+    StatusPointer,
+    build_credential,
+    sign_vc_jwt,
+)
 from workforce.certificates.models import Certificate, CertificateEvent
 from workforce.policy.catalog import HeldCert
 from workforce.security.idnumber import today_in_china
@@ -530,16 +540,10 @@ async def test_key_rotation_keeps_old_certificates_verifiable(
 
 
 def _b64(data: bytes) -> str:
-    import base64
-
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 async def test_hostile_tokens_get_a_clear_invalid_verdict(client, factory: Factory, ctx) -> None:
-    import json
-
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     _, _, _, cert = await h.certified(client, factory)
     token = cert["token"]
     head, payload, signature = token.split(".")
@@ -601,16 +605,6 @@ async def test_hostile_tokens_get_a_clear_invalid_verdict(client, factory: Facto
 
 
 async def test_an_expired_token_says_so(client, factory: Factory, ctx) -> None:
-    from datetime import UTC, datetime
-
-    from workforce.certificates.credential import (
-        CertificateSubject,
-        Issuer,
-        StatusPointer,
-        build_credential,
-        sign_vc_jwt,
-    )
-
     credential = build_credential(
         credential_id=f"urn:uuid:{uuid.uuid4()}",
         issuer=Issuer(id="urn:workforce:org:x", name="某实训基地"),
@@ -641,7 +635,7 @@ async def test_an_expired_token_says_so(client, factory: Factory, ctx) -> None:
 
 
 async def test_a_ban_recorded_through_the_api_revokes_and_blocks_issuance(
-    client, factory: Factory, monkeypatch: pytest.MonkeyPatch, capture_events
+    client, factory: Factory, monkeypatch: pytest.MonkeyPatch, capture_events, caplog_all
 ) -> None:
     monkeypatch.setitem(
         hooks.SUBSCRIBERS, "ban_recorded", ("workforce.certificates.service:on_ban_recorded",)
@@ -672,6 +666,7 @@ async def test_a_ban_recorded_through_the_api_revokes_and_blocks_issuance(
     assert refused.status_code == 422
     assert _codes(refused) == ["holder_banned"]
     assert number not in refused.text
+    assert number not in caplog_all.text
 
 
 async def test_a_suspended_certificate_expires_when_reinstated(

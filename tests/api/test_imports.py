@@ -504,3 +504,38 @@ async def test_cli_import(client, factory: Factory, settings, tmp_path) -> None:
         timeout=60,
     )
     assert unknown.returncode == 1 and "no training base" in unknown.stderr
+
+
+async def test_lost_worker_without_lock_file_and_orphans(client, factory: Factory, session, settings, ctx) -> None:
+    base, _ = await accredited_base(client, factory)
+    import_id = new_id()
+    path = imports.upload_path(settings, import_id)
+    path.write_bytes(b"id_number\n")
+    spooled = imports.Spooled(path=path, size=10, sha256="0" * 64, filename="x.csv")
+    await imports.start_import(session, ctx, base.principal, import_id, spooled)
+    await session.commit()
+    url = f"/api/v1/training-records/imports/{import_id}"
+    # A fresh import whose worker has not started yet (no lock file) is given time…
+    assert (await client.get(url, headers=base.headers)).json()["status"] == "running"
+    # …but not forever: its heartbeat goes stale (a worker on another host that died).
+    row = await session.get(RosterImport, import_id)
+    assert row is not None
+    row.heartbeat_at = row.heartbeat_at - dt.timedelta(seconds=imports.STALE_AFTER_SECONDS + 1)
+    await session.commit()
+    body = (await client.get(url, headers=base.headers)).json()
+    assert body["status"] == "failed" and body["failure"]["code"] == "worker_lost"
+    assert not path.exists()
+    # Orphaned spool files (a crash before the import row was committed) are swept.
+    old, fresh, held = (imports.upload_path(settings, new_id()) for _ in range(3))
+    for spool in (old, fresh, held):
+        spool.write_bytes(b"secret")
+    long_ago = 1_000_000_000
+    os.utime(old, (long_ago, long_ago))
+    os.utime(held, (long_ago, long_ago))
+    lock = imports.WorkerLock(imports.lock_path(settings, uuid.UUID(held.stem)))
+    lock.acquire()
+    try:
+        assert imports.sweep_orphans(settings) == 1
+    finally:
+        lock.release()
+    assert not old.exists() and fresh.exists() and held.exists()

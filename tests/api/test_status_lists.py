@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import anyio
 import jwt
 import pytest
 from sqlalchemy import select, update
@@ -214,8 +215,6 @@ async def test_unknown_list_is_404(client) -> None:
 
 
 async def test_concurrent_issuance_shares_the_lists_safely(client, factory: Factory) -> None:
-    import anyio  # noqa: PLC0415
-
     _, base = await h.setup(factory)
     people = []
     for _ in range(8):
@@ -234,4 +233,7 @@ async def test_concurrent_issuance_shares_the_lists_safely(client, factory: Fact
     rows = (await factory.session.scalars(select(Certificate))).all()
     assert len({(r.revocation_list_id, r.revocation_index) for r in rows}) == 8
     lists = (await factory.session.scalars(select(StatusList))).all()
-    assert sorted((row.purpose, row.allocated) for row in lists) == [("revocation", 8), ("suspension", 8)]
+    assert sorted((row.purpose, row.allocated) for row in lists) == [
+        ("revocation", 8),
+        ("suspension", 8),
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -10,9 +12,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from workforce.context import AppContext
+from workforce.db import make_engine
 from workforce.ledger import service
 from workforce.ledger.checkpoint import open_checkpoint
 from workforce.ledger.cli import verify_database
@@ -20,7 +23,7 @@ from workforce.ledger.entry import parse_entry
 from workforce.ledger.merkle import verify_consistency
 from workforce.settings import Settings
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 WORKER = textwrap.dedent(
     """
@@ -94,8 +97,8 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-async def test_processes_appending_at_once_keep_one_chain(
-    tmp_path: Path, settings: Settings, ctx: AppContext, session: AsyncSession
+def test_processes_appending_at_once_keep_one_chain(
+    tmp_path: Path, settings: Settings, ctx: AppContext
 ) -> None:
     workers, appends = 4, 25
     procs = [
@@ -117,31 +120,40 @@ async def test_processes_appending_at_once_keep_one_chain(
         assert proc.returncode == 0, err
         assert out.count("appended") == appends
     expected = sum(appends * (1 + worker % 2) for worker in range(workers))
-    report = await verify_database(
-        settings.database_url, service.verifiers(ctx), ctx.settings.ledger_origin
+    report = asyncio.run(
+        verify_database(settings.database_url, service.verifiers(ctx), ctx.settings.ledger_origin)
     )
     assert report.entries == expected
     assert report.checkpoints == workers * appends  # one per append, none forked or lost
+    asyncio.run(_check_chain(settings, ctx, workers))
 
-    rows = (
-        await session.execute(
-            text("SELECT size, prev_size, root_hash, note FROM ledger_checkpoints ORDER BY size")
+
+async def _check_chain(settings: Settings, ctx: AppContext, workers: int) -> None:
+    """Every checkpoint extends the one before it; the appends really interleaved."""
+    engine = make_engine(settings.database_url)
+    async with async_sessionmaker(engine)() as session:
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT size, prev_size, root_hash, note FROM ledger_checkpoints ORDER BY size"
+                )
+            )
+        ).all()
+        previous = None
+        for size, prev_size, root, note in rows:
+            checkpoint = open_checkpoint(note, service.verifiers(ctx), ctx.settings.ledger_origin)
+            assert checkpoint.root_hash == bytes(root)
+            if previous is not None:
+                assert prev_size == previous[0]
+                proof = await service.consistency_proof(session, previous[0], size)
+                verify_consistency(previous[0], size, previous[1], bytes(root), proof)
+            previous = (size, bytes(root))
+        leaves = (
+            (await session.execute(text("SELECT leaf FROM ledger_entries ORDER BY seq")))
+            .scalars()
+            .all()
         )
-    ).all()
-    previous = None
-    for size, prev_size, root, note in rows:
-        checkpoint = open_checkpoint(note, service.verifiers(ctx), ctx.settings.ledger_origin)
-        assert checkpoint.root_hash == bytes(root)
-        if previous is not None:
-            assert prev_size == previous[0]
-            proof = await service.consistency_proof(session, previous[0], size)
-            verify_consistency(previous[0], size, previous[1], bytes(root), proof)
-        previous = (size, bytes(root))
-    leaves = (
-        (await session.execute(text("SELECT leaf FROM ledger_entries ORDER BY seq")))
-        .scalars()
-        .all()
-    )
+    await engine.dispose()
     issuers = [parse_entry(bytes(leaf)).issuer.org for leaf in leaves]
-    switches = sum(1 for a, b in zip(issuers, issuers[1:], strict=False) if a != b)
-    assert switches >= workers  # the appends really interleaved
+    switches = sum(1 for a, b in itertools.pairwise(issuers) if a != b)
+    assert switches >= workers  # the processes' appends interleaved

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import signal
 import subprocess
@@ -16,10 +17,10 @@ from workforce.ledger import service
 from workforce.ledger.cli import verify_database
 from workforce.settings import Settings
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
-async def test_sigkill_during_appends_leaves_a_verifiable_ledger(
+def test_sigkill_during_appends_leaves_a_verifiable_ledger(
     tmp_path: Path, settings: Settings, ctx: AppContext
 ) -> None:
     (tmp_path / "go").touch()
@@ -43,8 +44,10 @@ async def test_sigkill_during_appends_leaves_a_verifiable_ledger(
         proc.wait(timeout=30)
         proc.stdout.close()
         assert proc.returncode == -signal.SIGKILL
-        report = await verify_database(
-            settings.database_url, service.verifiers(ctx), ctx.settings.ledger_origin
+        report = asyncio.run(
+            verify_database(
+                settings.database_url, service.verifiers(ctx), ctx.settings.ledger_origin
+            )
         )
         assert report.entries % 25 == 0  # whole appends only: nothing half-written
         sizes.append(report.entries)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.ledger.test_store import seed
 from workforce.context import AppContext
-from workforce.db import make_engine
+from workforce.db import Base, make_engine
 from workforce.ledger import service, store
 from workforce.ledger.cli import LedgerMismatch, ledger, verify_database
 from workforce.ledger.entry import decode_entry, encode_entry
@@ -24,9 +24,9 @@ from workforce.settings import Settings
 
 pytestmark = pytest.mark.anyio
 
-E = store.LedgerEntry.__table__
-S = store.LedgerSubtree.__table__
-C = store.LedgerCheckpoint.__table__
+E = Base.metadata.tables["ledger_entries"]
+S = Base.metadata.tables["ledger_subtrees"]
+C = Base.metadata.tables["ledger_checkpoints"]
 SIZE = 13  # seeded two entries per append: checkpoints 2, 4, …, 12, 13
 NODE = store.node_index(1, 2)
 LAST_NODE = store.stored_hash_count(SIZE) - 1

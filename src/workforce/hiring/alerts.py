@@ -22,7 +22,7 @@ from workforce import regions
 from workforce.db import begin_write, utcnow
 from workforce.errors import NotFound
 from workforce.hiring import sources, webhooks
-from workforce.hiring.admission import BANNED, CERTIFICATE_CODES
+from workforce.hiring.admission import BANNED, CERTIFICATE_CODES, evaluate
 from workforce.hiring.models import Alert, Employment
 from workforce.orgs.models import Org
 from workforce.pagination import Page, paginate
@@ -180,6 +180,34 @@ async def on_ban_recorded(
             ),
             details={"ledger_seq": seq, "ban_kind": kind},
         )
+    await session.flush()
+
+
+async def on_ban_corrected(
+    session: AsyncSession,
+    ctx: AppContext,
+    *,
+    practitioner_id: uuid.UUID | None = None,
+    **_: Any,
+) -> None:
+    """``ban_corrected``: a ban was quashed or amended; re-evaluate (no alert is raised)."""
+    if practitioner_id is None:
+        return
+    person = await session.get(Practitioner, practitioner_id)
+    employments = await current_employments(session, practitioner_id)
+    if person is None or not employments:
+        return
+    number = ctx.vault.decrypt(person.id_cipher, b"workforce/practitioner/" + person.id.bytes)
+    today = today_in_china()
+    for employment in employments:
+        try:
+            position = ctx.catalog.position(employment.position)
+        except UnknownPositionError:
+            continue
+        result = await evaluate(
+            session, ctx, person=person, id_number=number, position=position, today=today
+        )
+        set_status(employment, result.codes)
     await session.flush()
 
 

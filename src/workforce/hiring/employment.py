@@ -44,14 +44,13 @@ from workforce.hiring.schemas import (
 from workforce.idempotency import fingerprint, idempotent
 from workforce.orgs.models import Org
 from workforce.pagination import Page, check_limit, decode_cursor, encode_cursor, paginate
-from workforce.policy.catalog import UnknownPositionError, evaluate_position
+from workforce.policy.catalog import HeldCert, UnknownPositionError, evaluate_position
 from workforce.practitioners.models import Practitioner, PractitionerLink
 from workforce.practitioners.service import end_link, link, normalize_id_number
 from workforce.security.idnumber import today_in_china
 
 if TYPE_CHECKING:
     import uuid
-    from datetime import date
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -353,8 +352,8 @@ class _CertStatus:
     status: str
 
 
-async def _certificate_status(
-    session: AsyncSession, ctx: AppContext, employment: Employment, today: date
+def _certificate_status(
+    ctx: AppContext, employment: Employment, held: list[HeldCert]
 ) -> _CertStatus:
     try:
         position = ctx.catalog.position(employment.position)
@@ -362,7 +361,6 @@ async def _certificate_status(
         return _CertStatus(required=False, status="not_required")
     if not position.requires_any_certificate:
         return _CertStatus(required=False, status="not_required")
-    held = await sources.held_certificates(session, employment.practitioner_id, today)
     found = evaluate_position(position, held)
     return _CertStatus(required=True, status=found[0].code if found else "valid")
 
@@ -414,7 +412,10 @@ async def staff(
             )
         ).all()
     )
-    statuses = {e.id: await _certificate_status(session, ctx, e, today) for e in current}
+    held = await sources.held_certificates_many(
+        session, list({e.practitioner_id for e in current}), today
+    )
+    statuses = {e.id: _certificate_status(ctx, e, held.get(e.practitioner_id, [])) for e in current}
     required = sum(1 for s in statuses.values() if s.required)
     holding = sum(1 for s in statuses.values() if s.required and s.status == "valid")
     after = decode_cursor(cursor) if cursor else None

@@ -77,6 +77,20 @@ async def held_certificates(
     return list(await certificates_held(session, practitioner_id, today))
 
 
+async def held_certificates_many(
+    session: AsyncSession, practitioner_ids: list[uuid.UUID], today: date
+) -> dict[uuid.UUID, list[HeldCert]]:
+    """:func:`held_certificates` for many practitioners at once."""
+    from workforce.certificates.service import (  # noqa: PLC0415 - on first use: no import cycles
+        held_certificates_many as certificates_held_many,
+    )
+
+    return {
+        pid: list(certs)
+        for pid, certs in (await certificates_held_many(session, practitioner_ids, today)).items()
+    }
+
+
 async def expire_due(session: AsyncSession, ctx: AppContext, today: date) -> int:
     """Mark certificates whose validity ended before ``today`` as expired (emits hooks)."""
     from workforce.certificates.service import expire_due as certificates_expire  # noqa: PLC0415 - on first use: no import cycles

@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -174,7 +174,9 @@ class _Chunks:
         worker = store.sqlite_worker(self.conn)
         if worker is not None:
             sql, last = self.sql, self.last
-            rows: Sequence[Any] = await worker.run(lambda db: db.db.execute(sql, (last,)).fetchall())
+            rows: Sequence[Any] = await worker.run(
+                lambda db: db.db.execute(sql, (last,)).fetchall()
+            )
         else:
             from sqlalchemy import text  # noqa: PLC0415
 
@@ -206,15 +208,16 @@ class _Chunks:
 def parse_chunk(rows: Sequence[tuple[int, bytes, Any]]) -> tuple[list[str], LedgerMismatch | None]:
     """Check the bytes of a run of entries: canonical schema-v1, the ``seq`` inside, ``created_at``.
 
-    Runs in a worker process when verification is parallel. Returns each entry's ``prev``
-    (for the chain check) and the first problem found, if any.
+    Returns each entry's ``prev`` (for the chain check) and the first problem found, if any.
     """
     prevs: list[str] = []
     for seq, leaf, created_at in rows:
         try:
             entry = parse_entry(leaf)
         except LedgerError as exc:
-            return prevs, LedgerMismatch(f"entry {seq}: not a canonical schema-v1 entry ({exc})", seq)
+            return prevs, LedgerMismatch(
+                f"entry {seq}: not a canonical schema-v1 entry ({exc})", seq
+            )
         if entry.seq != seq:
             return prevs, LedgerMismatch(f"entry {seq}: its bytes say seq {entry.seq}", seq)
         if _as_utc(created_at) != entry.ts:
@@ -249,9 +252,9 @@ class _LocalVerifier:
 
     def subtree(self, stored: Any, level: int, idx: int, value: bytes) -> None:
         node, seq = self.node, self.tree.size - 1
+        where = f"subtree level {level} index {idx} (node {node})"
         if stored is None or stored[0] != node:
-            msg = f"subtree level {level} index {idx} (node {node}), completed by entry {seq}: missing"
-            raise LedgerMismatch(msg, seq)
+            raise LedgerMismatch(f"{where}, completed by entry {seq}: missing", seq)
         if stored[1] != level or stored[2] != idx:
             msg = (
                 f"subtree node {node}: labelled level {stored[1]} index {stored[2]}, "
@@ -262,7 +265,7 @@ class _LocalVerifier:
             if level == 0:
                 msg = f"entry {seq} or subtree node {node}: leaf hash differs from the stored one"
             else:
-                msg = f"subtree level {level} index {idx} (node {node}): hash does not match the entries"
+                msg = f"{where}: hash does not match the entries"
             raise LedgerMismatch(msg, seq)
         self.node += 1
 
@@ -283,7 +286,9 @@ class _LocalVerifier:
             if prev_size is not None and (self.last_size is None or prev_size > self.last_size):
                 msg = f"checkpoint {prev_size}: missing ({what} names it as the one before)"
             else:
-                msg = f"{what}: prev_size {prev_size} does not name the one before ({self.last_size})"
+                msg = (
+                    f"{what}: prev_size {prev_size} does not name the one before ({self.last_size})"
+                )
             raise LedgerMismatch(msg, at)
         if size and _as_utc(created_at) != _as_utc(self.last_created):
             msg = f"{what}: created_at differs from the time of entry {size - 1}"
@@ -331,41 +336,11 @@ def _chain(
     return prev
 
 
-class _Parser:
-    """``parse_chunk`` inline, or on a process pool (``jobs`` > 1) while hashing goes on."""
-
-    def __init__(self, jobs: int) -> None:
-        self.pool: Any = None
-        if jobs > 1:
-            import multiprocessing  # noqa: PLC0415
-            from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
-
-            self.pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("spawn"))
-
-    def submit(self, rows: Sequence[Any]) -> Any:
-        work = [(seq, bytes(leaf), created_at) for seq, leaf, _, created_at in rows]
-        if self.pool is None:
-            return parse_chunk(work)
-        return asyncio.wrap_future(self.pool.submit(parse_chunk, work))
-
-    async def result(self, pending: Any) -> tuple[list[str], Any]:
-        if self.pool is None:
-            return pending  # type: ignore[no-any-return]
-        return await pending  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-
-
-async def verify_connection(
-    conn: Any, verifiers: Sequence[Verifier], origin: str, jobs: int = 1
-) -> VerifyReport:
+async def verify_connection(conn: Any, verifiers: Sequence[Verifier], origin: str) -> VerifyReport:
     """Verify every public ledger row readable on ``conn`` (an SQLAlchemy async connection).
 
     Three ordered streams are merged: entries by ``seq``, subtrees by ``node`` (the order appends
-    complete them) and checkpoints by ``size``; memory stays O(log n) plus a chunk of each. With
-    ``jobs`` > 1 the entry bytes are decoded and re-encoded in worker processes meanwhile.
+    complete them) and checkpoints by ``size``; memory stays O(log n) plus a chunk of each.
 
     Raises:
         LedgerMismatch: Naming the first bad entry, subtree or checkpoint.
@@ -376,53 +351,46 @@ async def verify_connection(
     checkpoints = _Chunks(
         conn, "ledger_checkpoints", "size", "size, prev_size, root_hash, note, created_at"
     )
-    parser = _Parser(jobs)
     prev = GENESIS_PREV
-    try:
-        pending = await checkpoints.next()
-        while await entries.fill():
-            rows = entries.buf
-            parsing = parser.submit(rows)
-            digests: list[bytes] = []
-            try:
-                for row in rows:
-                    while pending is not None and pending[0] <= check.tree.size:
-                        check.checkpoint(pending)
-                        pending = await checkpoints.next()
-                    digest, completed = check.entry(row)
-                    digests.append(digest)
-                    for level, idx, value in completed:
+    pending = await checkpoints.next()
+    while await entries.fill():
+        rows = entries.buf
+        digests: list[bytes] = []
+        try:
+            for row in rows:
+                while pending is not None and pending[0] <= check.tree.size:
+                    check.checkpoint(pending)
+                    pending = await checkpoints.next()
+                digest, completed = check.entry(row)
+                digests.append(digest)
+                for level, idx, value in completed:
+                    stored = subtrees.take()
+                    if stored is _NEED:
+                        await subtrees.fill()
                         stored = subtrees.take()
-                        if stored is _NEED:
-                            await subtrees.fill()
-                            stored = subtrees.take()
-                        check.subtree(stored, level, idx, value)
-            except LedgerMismatch as found:
-                try:  # an earlier entry may be bad too: name the first
-                    _chain(rows, digests, prev, await parser.result(parsing))
-                except LedgerMismatch as earlier:
-                    if earlier.seq <= found.seq:
-                        raise earlier from None
-                raise
-            prev = _chain(rows, digests, prev, await parser.result(parsing))
-        while pending is not None and pending[0] <= check.tree.size:
-            check.checkpoint(pending)
-            pending = await checkpoints.next()
-        return check.finish(pending, await subtrees.next())
-    finally:
-        parser.close()
+                    check.subtree(stored, level, idx, value)
+        except LedgerMismatch as found:
+            try:  # an earlier entry's bytes may be bad too: name the first
+                _chain(rows, digests, prev, parse_chunk(_bytes_of(rows[: len(digests)])))
+            except LedgerMismatch as earlier:
+                if earlier.seq <= found.seq:
+                    raise earlier from None
+            raise
+        prev = _chain(rows, digests, prev, parse_chunk(_bytes_of(rows)))
+    while pending is not None and pending[0] <= check.tree.size:
+        check.checkpoint(pending)
+        pending = await checkpoints.next()
+    return check.finish(pending, await subtrees.next())
 
 
-PARALLEL_FROM = 100_000
-"""Ledger size from which ``verify_database`` decodes entries in worker processes by default."""
+def _bytes_of(rows: Sequence[Any]) -> list[tuple[int, bytes, Any]]:
+    return [(seq, bytes(leaf), created_at) for seq, leaf, _, created_at in rows]
 
 
 async def verify_database(
-    database_url: str, verifiers: Sequence[Verifier], origin: str, jobs: int | None = None
+    database_url: str, verifiers: Sequence[Verifier], origin: str
 ) -> VerifyReport:
     """Verify the ledger tables of a database, in one read-only snapshot.
-
-    ``jobs``: processes to use (default: 1, or up to 3 from ``PARALLEL_FROM`` entries on).
 
     Raises:
         LedgerMismatch: Naming the first bad entry, subtree or checkpoint.
@@ -437,12 +405,7 @@ async def verify_database(
         async with engine.connect() as raw:
             conn = await raw.execution_options(**options)
             async with conn.begin():
-                if jobs is None:
-                    from workforce.ledger import store  # noqa: PLC0415
-
-                    big = await store.tree_size(conn) >= PARALLEL_FROM
-                    jobs = min(3, os.cpu_count() or 1) if big else 1
-                return await verify_connection(conn, verifiers, origin, jobs)
+                return await verify_connection(conn, verifiers, origin)
     finally:
         await engine.dispose()
 
@@ -537,44 +500,35 @@ def monitor(
             http.close()
 
 
-def _monitor(http: Any, state_path: Path | None, pinned: list[str] | None) -> VerifyReport:
-    note_response = http.get("/ledger/checkpoint")
-    note_response.raise_for_status()
-    note = note_response.text
-    origin = note.split("\n", 1)[0]
-    path = state_path or default_state_path(origin)
-    state: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    served_response = http.get("/ledger/vkey")
-    served_response.raise_for_status()
-    served = [line for line in served_response.text.splitlines() if line]
-    trusted = list(pinned) if pinned else list(state.get("vkeys", []))
+def _get(http: Any, path: str, **params: Any) -> Any:
+    response = http.get(path, params=params or None)
+    response.raise_for_status()
+    return response
+
+
+def _check_extends(http: Any, state: dict[str, Any], size: int, root: bytes) -> None:
+    """The new checkpoint extends the one remembered: no rollback, a valid consistency proof."""
+    if "root_hash" not in state:
+        return
+    old_size, old_root = int(state["size"]), _b64d(state["root_hash"], "state file root")
+    if size < old_size:
+        msg = f"checkpoint {size}: the log shrank below the checkpoint {old_size} seen before"
+        raise LedgerMismatch(msg)
+    if not old_size:
+        return
+    hashes: list[bytes] = []
+    if size != old_size:
+        proof = _get(http, "/ledger/proof/consistency", **{"from": old_size, "to": size})
+        hashes = [_b64d(h, "consistency proof") for h in proof.json()["hashes"]]
     try:
-        verifiers, adopted = _trusted_verifiers(note, trusted, served)
-    except LedgerError as exc:
-        msg = f"latest checkpoint: verifier keys are malformed ({exc})"
+        verify_consistency(old_size, size, old_root, root, hashes)
+    except ProofError as exc:
+        msg = f"checkpoint {size}: not consistent with checkpoint {old_size} seen before ({exc})"
         raise LedgerMismatch(msg) from None
-    checkpoint = _open(note, verifiers, state.get("origin"), "latest checkpoint")
-    size, root = checkpoint.size, checkpoint.root_hash
-    old_size = int(state.get("size", 0))
-    old_root = _b64d(state["root_hash"], "state file root") if "root_hash" in state else None
-    if old_root is not None:
-        if size < old_size:
-            msg = f"checkpoint {size}: the log shrank below the checkpoint {old_size} seen before"
-            raise LedgerMismatch(msg)
-        if old_size:
-            proof_response = http.get(
-                "/ledger/proof/consistency", params={"from": old_size, "to": size}
-            )
-            if size == old_size:
-                hashes: list[bytes] = []
-            else:
-                proof_response.raise_for_status()
-                hashes = [_b64d(h, "consistency proof") for h in proof_response.json()["hashes"]]
-            try:
-                verify_consistency(old_size, size, old_root, root, hashes)
-            except ProofError as exc:
-                msg = f"checkpoint {size}: not consistent with checkpoint {old_size} seen before ({exc})"
-                raise LedgerMismatch(msg) from None
+
+
+def _stream_published(http: Any, size: int, seen: tuple[int, bytes] | None) -> tuple[bytes, bytes]:
+    """Check every published entry; return the recomputed root and the last leaf hash."""
     tree = _Tree()
     prev = GENESIS_PREV
     for row in _pages(http, size):
@@ -590,26 +544,46 @@ def _monitor(http: Any, state_path: Path | None, pinned: list[str] | None) -> Ve
             raise LedgerMismatch(msg)
         tree.push(digest)
         prev = digest.hex()
-        if old_root is not None and tree.size == old_size and tree.root() != old_root:
-            msg = f"entry {seq}: the first {old_size} entries no longer hash to the checkpoint seen before"
+        if seen is not None and tree.size == seen[0] and tree.root() != seen[1]:
+            msg = f"entry {seq}: the first {seen[0]} entries no longer hash to the root seen before"
             raise LedgerMismatch(msg)
-    if tree.root() != root:
+    return tree.root(), bytes.fromhex(prev) if size else b""
+
+
+def _check_served_proof(http: Any, size: int, last_leaf: bytes, root: bytes) -> None:
+    """Spot-check the inclusion-proof endpoint with the last entry."""
+    proof = _get(http, "/ledger/proof/inclusion", index=size - 1, size=size)
+    try:
+        hashes = [_b64d(h, "inclusion proof") for h in proof.json()["hashes"]]
+        verify_inclusion(last_leaf, size - 1, size, hashes, root)
+    except ProofError as exc:
+        msg = f"entry {size - 1}: the served inclusion proof does not verify ({exc})"
+        raise LedgerMismatch(msg) from None
+
+
+def _monitor(http: Any, state_path: Path | None, pinned: list[str] | None) -> VerifyReport:
+    note = _get(http, "/ledger/checkpoint").text
+    path = state_path or default_state_path(note.split("\n", 1)[0])
+    state: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    served = [line for line in _get(http, "/ledger/vkey").text.splitlines() if line]
+    trusted = list(pinned) if pinned else list(state.get("vkeys", []))
+    try:
+        verifiers, adopted = _trusted_verifiers(note, trusted, served)
+    except LedgerError as exc:
+        msg = f"latest checkpoint: verifier keys are malformed ({exc})"
+        raise LedgerMismatch(msg) from None
+    checkpoint = _open(note, verifiers, state.get("origin"), "latest checkpoint")
+    size, root = checkpoint.size, checkpoint.root_hash
+    _check_extends(http, state, size, root)
+    seen = (
+        (int(state["size"]), _b64d(state["root_hash"], "state")) if "root_hash" in state else None
+    )
+    recomputed, last_leaf = _stream_published(http, size, seen)
+    if recomputed != root:
         msg = f"checkpoint {size}: signed root is not the root of the {size} published entries"
         raise LedgerMismatch(msg)
     if size:
-        proof = http.get("/ledger/proof/inclusion", params={"index": size - 1, "size": size})
-        proof.raise_for_status()
-        try:
-            verify_inclusion(
-                bytes.fromhex(prev),
-                size - 1,
-                size,
-                [_b64d(h, "inclusion proof") for h in proof.json()["hashes"]],
-                root,
-            )
-        except ProofError as exc:
-            msg = f"entry {size - 1}: the served inclusion proof does not verify ({exc})"
-            raise LedgerMismatch(msg) from None
+        _check_served_proof(http, size, last_leaf, root)
     _write_state(
         path,
         {

@@ -303,13 +303,13 @@ def _build(
         prev = digest.hex()
         appended.append((seq, leaf, digest, entry))
         entry_rows.append({"seq": seq, "leaf": leaf, "leaf_hash": digest, "created_at": ts})
-        for field, salt, value in draft.openings:
+        for field, salt, plain in draft.openings:
             private_rows.append(
                 {
                     "seq": seq,
                     "field": field,
                     "salt": salt,
-                    "value_cipher": _seal(ctx, seq, field, value) if value is not None else None,
+                    "value_cipher": _seal(ctx, seq, field, plain) if plain is not None else None,
                     "subject_key": draft.subject_key if field == "subject" else None,
                 }
             )
@@ -568,7 +568,10 @@ async def _practitioner_of(
     session: AsyncSession, ctx: AppContext, number: str
 ) -> Practitioner | None:
     key = ctx.vault.subject_key(number)
-    return await session.scalar(select(Practitioner).where(Practitioner.subject_key == key))
+    found: Practitioner | None = await session.scalar(
+        select(Practitioner).where(Practitioner.subject_key == key)
+    )
+    return found
 
 
 # --- recording bans ------------------------------------------------------------------------
@@ -712,14 +715,14 @@ async def record_bans(
     await lock_ledger(session)
     people: list[_Person] = []
     for number, (_, reason, role) in zip(numbers, wanted, strict=True):
-        person = await _practitioner_of(session, ctx, number)
-        region = person.region_code if person is not None else (actor.region or regions.NATIONAL)
+        registered = await _practitioner_of(session, ctx, number)
+        region = registered.region_code if registered else (actor.region or regions.NATIONAL)
         if not _covers(actor, region):
             raise Forbidden(
                 "a person named is registered outside your jurisdiction",
                 code=OUT_OF_JURISDICTION,
             )
-        people.append(_Person(number, reason, role, person))
+        people.append(_Person(number, reason, role, registered))
     case_commitment, case_salt = await _case(session, ctx, case_ref)
     decision_salt = new_salt()
     decision = (commit("decision", decision_salt, decision_ref), decision_salt, decision_ref)

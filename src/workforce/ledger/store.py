@@ -197,14 +197,22 @@ class SyncLedger:
         """Insert rows into one ledger table (one executemany)."""
         if not rows:
             return
-        table = model.__table__
+        table = Base.metadata.tables[model.__tablename__]
         names = list(rows[0])
-        processors = [table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect) for name in names]
+        processors = [
+            table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect)
+            for name in names
+        ]
         values = [
-            tuple(p(row[n]) if p is not None else row[n] for n, p in zip(names, processors, strict=True))
+            tuple(
+                p(row[n]) if p is not None else row[n]
+                for n, p in zip(names, processors, strict=True)
+            )
             for row in rows
         ]
-        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608 - fixed identifiers
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608 - fixed identifiers
+        )
         self.db.executemany(sql, values)
 
 
@@ -218,7 +226,7 @@ class SqliteWorker:
 
     def _call(self, fn: Callable[[SyncLedger], T]) -> T:
         try:
-            return fn(SyncLedger(self.driver._conn, self.dialect))  # noqa: SLF001 - see sqlite_worker
+            return fn(SyncLedger(self.driver._conn, self.dialect))
         except sqlite3.IntegrityError as exc:
             raise sa_exc.IntegrityError("ledger append", None, exc) from exc
         except sqlite3.OperationalError as exc:
@@ -226,7 +234,7 @@ class SqliteWorker:
 
     def run(self, fn: Callable[[SyncLedger], T]) -> Awaitable[T]:
         """Run ``fn`` in the worker thread, in the transaction open on its connection."""
-        result: Awaitable[T] = self.driver._execute(self._call, fn)  # noqa: SLF001 - see sqlite_worker
+        result: Awaitable[T] = self.driver._execute(self._call, fn)
         return result
 
 
@@ -277,7 +285,7 @@ async def subtree_hashes(
 async def insert_rows(conn: AsyncConnection, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Insert plain rows into one ledger table (one executemany, no ORM unit of work)."""
     if rows:
-        await conn.execute(insert(model.__table__), rows)
+        await conn.execute(insert(Base.metadata.tables[model.__tablename__]), rows)
 
 
 # --- selects (ORM) --------------------------------------------------------------------------

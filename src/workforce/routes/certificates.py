@@ -286,7 +286,8 @@ async def get_status_list(
         else "application/vc+jwt"
     )
     headers = {"Cache-Control": "public, max-age=300", "ETag": etag, "Vary": "Accept"}
-    if etag in request.headers.get("if-none-match", ""):
+    if_none_match = request.headers.get("if-none-match", "")
+    if etag in if_none_match or if_none_match.strip() == "*":
         return Response("", status_code=304, headers=headers, media_type=media_type)
     return Response(token, media_type=media_type, headers=headers)
 

@@ -176,12 +176,12 @@ class EmploymentController(Controller):
         self,
         *,
         employment_id: FromPath[uuid.UUID],
-        data: JSONBody[EmploymentEnd],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
+        data: JSONBody[EmploymentEnd | None] = None,
     ) -> Employment:
-        """Record a departure (own employments only)."""
-        return await employment.end(db_session, principal, employment_id, data)
+        """Record a departure (own employments only); the body is optional."""
+        return await employment.end(db_session, principal, employment_id, data or EmploymentEnd())
 
     @get(
         "/",

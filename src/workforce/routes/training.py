@@ -12,6 +12,7 @@ from litestar import Controller, Litestar, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
+from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.openapi.spec import RequestBody as OpenAPIRequestBody
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -333,6 +334,12 @@ class TrainingRecordController(Controller):
         operation_id="logTrainingRecord",
         guards=[requires_role("training_base")],
         status_code=201,
+        responses={
+            200: ResponseSpec(
+                data_container=TrainingRecord,
+                description="A retry: the record first logged under this external_ref",
+            )
+        },
     )
     async def log_record(
         self,
@@ -384,6 +391,9 @@ class TrainingRecordController(Controller):
         await imports.require_accredited(db_session, principal)
         await imports.reap_stale(db_session, ctx.settings)
         await anyio.to_thread.run_sync(imports.sweep_orphans, ctx.settings)
+        # End this transaction before a possibly long upload: on SQLite a read snapshot held
+        # across it would make the write that follows fail if anyone committed meanwhile.
+        await db_session.commit()
         import_id = new_id()
         spooled = await imports.receive_upload(
             request.stream(),

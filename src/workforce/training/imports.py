@@ -340,18 +340,26 @@ def sweep_orphans(settings: Settings, older_than: float = ORPHAN_AFTER_SECONDS) 
 async def reap_stale(
     session: AsyncSession, settings: Settings, import_ids: list[uuid.UUID] | None = None
 ) -> int:
-    """Mark ``running`` imports whose worker is gone as ``failed``; delete their files."""
+    """Mark ``running`` imports whose worker is gone as ``failed``; delete their files.
+
+    Call it before writing anything in the transaction: when it has work to do, it ends the
+    current (read) transaction and starts a writing one.
+    """
     stmt = select(RosterImport).where(RosterImport.status == "running")
     if import_ids is not None:
         stmt = stmt.where(RosterImport.id.in_(import_ids))
     lost = [row for row in (await session.scalars(stmt)).all() if not worker_alive(settings, row)]
     if not lost:
         return 0
+    ids = [row.id for row in lost]
+    # Nothing was written yet: end the read so the write starts as a writer (BEGIN IMMEDIATE).
+    # (This expires the session's objects; the lost rows are refreshed below.)
+    await session.rollback()
     await begin_write(session)
-    for row in lost:
+    for import_id in ids:
         result = await session.execute(
             update(RosterImport)
-            .where(RosterImport.id == row.id, RosterImport.status == "running")
+            .where(RosterImport.id == import_id, RosterImport.status == "running")
             .values(
                 status="failed",
                 failure_code=WORKER_LOST,
@@ -361,7 +369,8 @@ async def reap_stale(
             .execution_options(synchronize_session=False)
         )
         if getattr(result, "rowcount", 0):
-            remove_files(settings, row.id)
+            remove_files(settings, import_id)
+    for row in lost:
         await session.refresh(row)
     return len(lost)
 
