@@ -70,12 +70,20 @@ class Fixture:
     mix: dict[str, int]
 
 
-async def _org(session: Any, ctx: AppContext, kind: str, name: str, rng: random.Random) -> Principal:
-    data: dict[str, Any] = {"kind": kind, "name": name, "region_code": "320102" if kind != "regulator" else "320100"}
+async def _org(
+    session: Any, ctx: AppContext, kind: str, name: str, rng: random.Random
+) -> Principal:
+    data: dict[str, Any] = {
+        "kind": kind,
+        "name": name,
+        "region_code": "320102" if kind != "regulator" else "320100",
+    }
     if kind == "institution":
         data["uscc"] = synth.random_uscc(rng, "320102")
     org, creds = await create_org(session, ctx, None, msgspec.convert(data, OrgCreate))
-    return Principal(client_id=creds.client_id, org_id=org.id, role=kind, region=data["region_code"])  # type: ignore[arg-type]
+    return Principal(
+        client_id=creds.client_id, org_id=org.id, role=kind, region=data["region_code"]
+    )  # type: ignore[arg-type]
 
 
 async def prepare(settings: Settings, count: int, sample: int) -> Fixture:
@@ -99,9 +107,18 @@ async def prepare(settings: Settings, count: int, sample: int) -> Fixture:
         for i, number in enumerate(certified):
             person = await find_by_id_number(session, ctx, number)
             assert person is not None
-            await certificates._sign_and_insert(  # noqa: SLF001 - bench set-up skips the training prerequisites
-                session, ctx, org, "regulator", person, cert_type, None,
-                hours_tenths=0, assessment_ref=None, moment=utcnow(),
+            # Bench set-up: a real signed certificate without the training prerequisites.
+            await certificates._sign_and_insert(
+                session,
+                ctx,
+                org,
+                "regulator",
+                person,
+                cert_type,
+                None,
+                hours_tenths=0,
+                assessment_ref=None,
+                moment=utcnow(),
             )
             if i % 500 == 499:
                 await session.commit()
@@ -110,13 +127,18 @@ async def prepare(settings: Settings, count: int, sample: int) -> Fixture:
     for n, number in enumerate(banned):
         async with maker() as session:
             cmd = BanCreate(
-                id_number=number, kind="lifetime", reason_code="child_abuse",
-                decision_ref=f"宁卫禁〔2026〕{n + 1}号", related_case=f"（2026）苏0102刑初{n + 1}号",
+                id_number=number,
+                kind="lifetime",
+                reason_code="child_abuse",
+                decision_ref=f"宁卫禁〔2026〕{n + 1}号",
+                related_case=f"（2026）苏0102刑初{n + 1}号",
             )
             await record_bans(session, ctx, regulator, cmd)
             await session.commit()
     await engine.dispose()
-    strangers = [synth.random_id_number(random.Random(1000 + i)) for i in range(max(1, sample // 10))]
+    strangers = [
+        synth.random_id_number(random.Random(1000 + i)) for i in range(max(1, sample // 10))
+    ]
     pool = numbers[:sample] + strangers
     rng.shuffle(pool)
     return Fixture(
@@ -151,9 +173,20 @@ def start_servers(settings: Settings, port: int, workers: int) -> subprocess.Pop
     )
     return subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "workforce.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-            "--no-access-log", "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "workforce.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
         ],
         env=env,
         start_new_session=True,
@@ -169,8 +202,8 @@ def stop_servers(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-async def wait_ready(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_ready(port: int, within: float = 60) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
             conn = await Conn.open(port)
@@ -288,7 +321,9 @@ def get_request(org_id: str, token: str) -> Any:
 
 def check_request(numbers: list[str], token: str) -> Any:
     def make(i: int) -> bytes:
-        body = json.dumps({"id_number": numbers[i % len(numbers)], "position": "caregiver"}).encode()
+        body = json.dumps(
+            {"id_number": numbers[i % len(numbers)], "position": "caregiver"}
+        ).encode()
         return (
             f"POST /api/v1/admission-checks HTTP/1.1\r\nHost: bench\r\n"
             f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
@@ -304,13 +339,17 @@ def check_request(numbers: list[str], token: str) -> Any:
 async def _decisions(settings: Settings) -> dict[str, int]:
     engine = make_engine(settings.effective_database_url)
     async with engine.connect() as conn:
-        rows = await conn.execute(text("SELECT decision, count(*) FROM admission_checks GROUP BY decision"))
+        rows = await conn.execute(
+            text("SELECT decision, count(*) FROM admission_checks GROUP BY decision")
+        )
         out = {str(r[0]): int(r[1]) for r in rows}
     await engine.dispose()
     return out
 
 
-def bench_database(label: str, settings: Settings, count: int, args: argparse.Namespace) -> dict[str, Any]:
+def bench_database(
+    label: str, settings: Settings, count: int, args: argparse.Namespace
+) -> dict[str, Any]:
     print(f"== {label}: {count:,} practitioners", flush=True)
     upgrade(settings.effective_database_url)
     fixture = asyncio.run(prepare(settings, count, args.sample))
@@ -321,21 +360,45 @@ def bench_database(label: str, settings: Settings, count: int, args: argparse.Na
     try:
         asyncio.run(wait_ready(port))
         peer = asyncio.run(
-            run_load(port, "GET /api/v1/orgs/{id}", get_request(str(fixture.institution.org_id), token),
-                     args.connections, args.duration, args.warmup)
+            run_load(
+                port,
+                "GET /api/v1/orgs/{id}",
+                get_request(str(fixture.institution.org_id), token),
+                args.connections,
+                args.duration,
+                args.warmup,
+            )
         )
         checks = asyncio.run(
-            run_load(port, "POST /api/v1/admission-checks", check_request(fixture.numbers, token),
-                     args.connections, args.duration, args.warmup)
+            run_load(
+                port,
+                "POST /api/v1/admission-checks",
+                check_request(fixture.numbers, token),
+                args.connections,
+                args.duration,
+                args.warmup,
+            )
         )
         # Service time without queueing: one connection at a time.
         peer_1 = asyncio.run(
-            run_load(port, "GET (1 connection)", get_request(str(fixture.institution.org_id), token),
-                     1, args.duration / 3, 1.0)
+            run_load(
+                port,
+                "GET (1 connection)",
+                get_request(str(fixture.institution.org_id), token),
+                1,
+                args.duration / 3,
+                1.0,
+            )
         )
         checks_1 = asyncio.run(
-            run_load(port, "POST (1 connection)", check_request(fixture.numbers[::-1], token),
-                     1, args.duration / 3, 1.0)
+            run_load(
+                port,
+                "POST (1 connection)",
+                check_request(fixture.numbers[::-1], token),
+                1,
+                args.duration / 3,
+                1.0,
+            )
         )
     finally:
         stop_servers(servers)
@@ -411,12 +474,19 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--practitioners", type=int, default=100_000)
     parser.add_argument("--full", action="store_true", help="10^6 practitioners")
-    parser.add_argument("--sample", type=int, default=4000, help="registered candidates in the pool")
-    parser.add_argument("--pg-url", default=os.environ.get("WORKFORCE_BENCH_PG_URL", ""),
-                        help="also run on this PostgreSQL database (its schema is dropped first)")
+    parser.add_argument(
+        "--sample", type=int, default=4000, help="registered candidates in the pool"
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("WORKFORCE_BENCH_PG_URL", ""),
+        help="also run on this PostgreSQL database (its schema is dropped first)",
+    )
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
@@ -429,12 +499,19 @@ def main() -> None:
         out = OUT / "sqlite"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        settings = Settings(var_dir=out, keys_dir=OUT / "keys", scrypt_log2_n=10, environment="test")
+        settings = Settings(
+            var_dir=out, keys_dir=OUT / "keys", scrypt_log2_n=10, environment="test"
+        )
         results.append(bench_database("SQLite", settings, count, args))
     if args.pg_url:
         asyncio.run(_reset_pg(args.pg_url))
-        settings = Settings(var_dir=OUT, keys_dir=OUT / "keys", database_url=args.pg_url,
-                            scrypt_log2_n=10, environment="test")
+        settings = Settings(
+            var_dir=OUT,
+            keys_dir=OUT / "keys",
+            database_url=args.pg_url,
+            scrypt_log2_n=10,
+            environment="test",
+        )
         results.append(bench_database("PostgreSQL", settings, count, args))
     text_out = render(results, args)
     print(text_out)

@@ -88,9 +88,10 @@ def orgs_create(
         )
         org, creds = run_in_session(settings, lambda s, c: create_org(s, c, None, cmd))
     except (DomainError, msgspec.ValidationError) as exc:
-        reasons = getattr(exc, "reasons", [])
-        detail = "; ".join(r.detail for r in reasons) or str(exc)
-        raise click.ClickException(detail) from None
+        if isinstance(exc, DomainError):
+            details = dict.fromkeys([exc.detail, *(r.detail for r in exc.reasons)])
+            raise click.ClickException(": ".join(details)) from None
+        raise click.ClickException(str(exc)) from None
     out = {
         "org_id": str(org.id),
         "kind": org.kind,
@@ -123,9 +124,14 @@ def keys_rotate() -> None:
 
 
 def _attach_domain_commands() -> None:
+    from workforce.certificates.cli import cert
     from workforce.demo import demo
+    from workforce.hiring.cli import recheck, webhooks
+    from workforce.ledger.cli import ledger
+    from workforce.training.cli import import_roster
 
-    main.add_command(demo)
+    for command in (demo, ledger, cert, import_roster, recheck, webhooks):
+        main.add_command(command)
 
 
 _attach_domain_commands()
