@@ -4,7 +4,12 @@
 
 Each figure is printed next to a raw peer measured in the same run (these machines are shared
 and noisy): issuance against a raw Ed25519 signature, offline verification against a raw
-Ed25519 verification of the same token's signature (``cryptography``), both on one core.
+Ed25519 verification of the same tokens' signatures (``cryptography``), both on one core.
+
+The offline-verification rows cycle through all the certificates issued in the run (distinct
+tokens, as a verifier sees them), all pointing into the same two published status lists; the raw
+peer cycles through the same tokens. The "cold" row empties the JWK Set and status-list caches
+before every call, so it pays for both list signatures and both gunzips each time.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import argparse
 import asyncio
 import base64
 import datetime as dt
+import itertools
 import logging
 import os
 import random
@@ -28,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from workforce import synth
 from workforce.app import create_app
-from workforce.certificates import service, status_store
+from workforce.certificates import credential, service, status_list, status_store
 from workforce.certificates.credential import credential_problem, jwks_keys, verify_vc_jwt
 from workforce.certificates.schemas import CertificateCreate
 from workforce.certificates.verify import verify_certificate_offline
@@ -202,7 +208,8 @@ async def http_figures(
 
 def _claims(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]
-    return msgspec.json.decode(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    return msgspec.json.decode(raw, type=dict[str, Any])
 
 
 def _list_id(token: str) -> str:
@@ -263,27 +270,52 @@ def _direct_check(token: str, keys: dict[str, Any], now: dt.datetime) -> bool:
     return credential_problem(claims) is None and claims.get("exp", 1e18) > now.timestamp()
 
 
-def verification(ctx: AppContext, token: str, lists: dict[str, str], n: int) -> dict[str, float]:
-    """Offline verification rates against a raw Ed25519 verification of the same signature."""
+def _cold_full(token: str, jwks: dict[str, Any], lists: dict[str, str], now: dt.datetime) -> Any:
+    """A full verification with nothing cached: both lists verified and gunzipped again."""
+    credential.clear_cache()
+    status_list.clear_cache()
+    return verify_certificate_offline(token, jwks, lists, now)
+
+
+def verification(
+    ctx: AppContext, tokens: list[str], lists: dict[str, str], n: int
+) -> dict[str, float]:
+    """Offline verification rates against raw Ed25519 verifications of the same signatures."""
     jwks = ctx.keyring.jwks()
     keys = jwks_keys(jwks)
-    head, payload, signature = token.split(".")
-    message = f"{head}.{payload}".encode()
-    raw_signature = base64.urlsafe_b64decode(signature + "==")
     public = ctx.keyring.current.public
     now = dt.datetime.now(dt.UTC)
-    assert verify_certificate_offline(token, jwks, lists, now).verdict == "valid"
-    assert _direct_check(token, keys, now)
+    raw: list[tuple[bytes, bytes]] = []
+    for token in tokens:
+        head, payload, signature = token.split(".")
+        raw.append((base64.urlsafe_b64decode(signature + "=="), f"{head}.{payload}".encode()))
+        assert verify_certificate_offline(token, jwks, lists, now).verdict == "valid"
+        assert _direct_check(token, keys, now)
+    message = raw[0][1]
+
+    def cycling(fn: Any) -> Any:
+        it = itertools.cycle(tokens)
+        return lambda: fn(next(it))
+
+    raw_it = itertools.cycle(raw)
+
+    def raw_verify() -> None:
+        signature, signed = next(raw_it)
+        public.verify(signature, signed)
+
     return {
-        "raw_verify_per_s": _timed(lambda: public.verify(raw_signature, message), n),
+        "raw_verify_per_s": _timed(raw_verify, n),
         "raw_sign_per_s": _timed(lambda: ctx.keyring.current.private.sign(message), n),
-        "vc_jwt_per_s": _timed(lambda: verify_vc_jwt(token, jwks, now), n),
-        "direct_per_s": _timed(lambda: _direct_check(token, keys, now), n),
+        "vc_jwt_per_s": _timed(cycling(lambda t: verify_vc_jwt(t, jwks, now)), n),
+        "direct_per_s": _timed(cycling(lambda t: _direct_check(t, keys, now)), n),
         "offline_no_status_per_s": _timed(
-            lambda: verify_certificate_offline(token, jwks, None, now), n
+            cycling(lambda t: verify_certificate_offline(t, jwks, None, now)), n
         ),
         "offline_full_per_s": _timed(
-            lambda: verify_certificate_offline(token, jwks, lists, now), max(1, n // 4)
+            cycling(lambda t: verify_certificate_offline(t, jwks, lists, now)), n
+        ),
+        "offline_cold_per_s": _timed(
+            cycling(lambda t: _cold_full(t, jwks, lists, now)), max(1, n // 4)
         ),
     }
 
@@ -321,11 +353,18 @@ def _table(
             f["offline_no_status_per_s"] / raw_v,
         ),
         (
-            "offline verification: full (signature, validity, both status lists verified and "
-            "decoded)",
+            "offline verification: full (signature, validity, both status lists; lists verified "
+            "and decoded once, then served from the cache, validity window checked every call)",
             f["offline_full_per_s"],
             verify,
             f["offline_full_per_s"] / raw_v,
+        ),
+        (
+            "offline verification: full, cold (caches emptied before every call: both lists "
+            "verified and gunzipped each time)",
+            f["offline_cold_per_s"],
+            verify,
+            f["offline_cold_per_s"] / raw_v,
         ),
         (
             "vc+jwt check alone (credential.verify_vc_jwt)",
@@ -334,7 +373,8 @@ def _table(
             f["vc_jwt_per_s"] / raw_v,
         ),
         (
-            "reference, not our code path: the same JOSE checks done directly (no PyJWT)",
+            "reference, not our code path: the bare JOSE checks done inline (no reason codes, "
+            "no canonical-base64 or header checks)",
             f["direct_per_s"],
             verify,
             f["direct_per_s"] / raw_v,
@@ -363,13 +403,17 @@ def _table(
         f"Raw Ed25519 sign in the same run: {f['raw_sign_per_s']:,.0f}/s. A published status list"
         f" is {http['list_bytes']:,.0f} bytes (131,072 entries).",
         "",
-        "Goal for offline verification: >= 0.6x raw Ed25519 verify. Not met by the shared core:"
-        " `credential.verify_vc_jwt` parses the token twice through PyJWT"
-        " (`get_unverified_header`, then `jwt.decode`), and PyJWT 2.15 validates every base64url"
-        " character in a Python generator (`api_jws._decode_base64url_segment`); the reference row"
-        " shows the same checks done directly. The full figure also re-verifies and re-decodes"
-        " both status lists on every call (`verify.verify_certificate_offline` keeps no cache):"
-        " three Ed25519 verifications and two gunzips per certificate.",
+        "Goal for offline verification: >= 0.6x raw Ed25519 verify. `credential.verify_vc_jwt`"
+        " no longer goes through PyJWT: the compact JWS is split and base64url-decoded once"
+        " (alphabet by one regex, canonical last character checked, as PyJWT 2.15 does by"
+        " re-encoding), header and payload parsed once with msgspec (`json.loads` only for what"
+        " msgspec refuses, so the verdicts stay PyJWT's), and the Ed25519 signature verified"
+        " directly over `header.payload`; the usable keys of a JWK Set are kept in a small LRU"
+        " keyed by its JSON. `status_list.check_status` keeps verified, decoded lists in a"
+        " 32-entry LRU keyed by (SHA-256 of the list token, fingerprint of the JWK Set's keys);"
+        " their validity window, URL and issuer are still checked on every call. The cold row is"
+        " the price when every certificate comes with lists never seen before: three Ed25519"
+        " verifications and two gunzips, so it cannot reach 0.6x.",
         "",
     ]
     return "\n".join(lines)
@@ -396,7 +440,7 @@ def main() -> None:
     regulator, base, ids = asyncio.run(setup(settings, ctx, count + args.http))
     issue_rate, tokens = asyncio.run(issuance(settings, ctx, base, ids[:count]))
     lists = asyncio.run(published_lists(settings, ctx, tokens[0]))
-    figures = verification(ctx, tokens[0], lists, args.verifications)
+    figures = verification(ctx, tokens, lists, args.verifications)
     raw_issue = raw_issuance(OUT / "raw.sqlite", ctx, tokens[0], min(count, 2000))
     http = asyncio.run(http_figures(settings, ctx, base, regulator, ids[count:], tokens))
 

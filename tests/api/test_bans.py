@@ -15,8 +15,8 @@ from workforce import hooks
 from workforce.audit.models import AccessLog
 from workforce.ledger.checkpoint import open_checkpoint
 from workforce.ledger.entry import parse_entry
+from workforce.ledger.note import Verifier
 from workforce.ledger.merkle import verify_inclusion
-from workforce.ledger.receipt import parse_vkey
 from workforce.security import idnumber
 
 pytestmark = pytest.mark.anyio
@@ -69,7 +69,7 @@ def _problem(response: Any, status: int, code: str) -> None:
 
 async def _verify_proof(client: Any, body: dict[str, Any]) -> None:
     vkeys = (await client.get("/ledger/vkey")).text.splitlines()
-    checkpoint = open_checkpoint(body["checkpoint"], [parse_vkey(v) for v in vkeys])
+    checkpoint = open_checkpoint(body["checkpoint"], [Verifier.from_vkey(v) for v in vkeys])
     assert checkpoint.size == body["tree_size"]
     for entry in body["entries"]:
         verify_inclusion(

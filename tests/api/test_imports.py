@@ -506,7 +506,9 @@ async def test_cli_import(client, factory: Factory, settings, tmp_path) -> None:
     assert unknown.returncode == 1 and "no training base" in unknown.stderr
 
 
-async def test_lost_worker_without_lock_file_and_orphans(client, factory: Factory, session, settings, ctx) -> None:
+async def test_lost_worker_without_lock_file_and_orphans(
+    client, factory: Factory, session, settings, ctx
+) -> None:
     base, _ = await accredited_base(client, factory)
     import_id = new_id()
     path = imports.upload_path(settings, import_id)

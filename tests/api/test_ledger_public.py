@@ -14,8 +14,8 @@ from tests.ledger.test_store import seed
 from workforce.context import AppContext
 from workforce.ledger.checkpoint import Checkpoint, open_checkpoint
 from workforce.ledger.entry import parse_entry
+from workforce.ledger.note import Verifier
 from workforce.ledger.merkle import mth, verify_consistency, verify_inclusion
-from workforce.ledger.receipt import parse_vkey
 from workforce.security import idnumber
 
 pytestmark = pytest.mark.anyio
@@ -28,7 +28,7 @@ async def _verifiers(client: Any) -> list[Any]:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert response.text.endswith("\n")
-    return [parse_vkey(line) for line in response.text.splitlines()]
+    return [Verifier.from_vkey(line) for line in response.text.splitlines()]
 
 
 async def _checkpoint(client: Any, path: str = "/ledger/checkpoint") -> Checkpoint:

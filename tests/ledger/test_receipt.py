@@ -16,7 +16,8 @@ from tests.factories import Actor, Factory
 from workforce.certificates.credential import sign_jws
 from workforce.context import AppContext
 from workforce.ledger.errors import NoteError
-from workforce.ledger.receipt import parse_vkey, verify_ban_receipt
+from workforce.ledger.note import Verifier
+from workforce.ledger.receipt import verify_ban_receipt
 
 pytestmark = pytest.mark.anyio
 
@@ -202,12 +203,12 @@ async def test_any_alteration_fails_with_a_reason(
     assert header
 
 
-def test_parse_vkey_accepts_plus_in_base64_and_checks_the_key_id() -> None:
+def test_vkeys_with_plus_in_base64_parse_and_key_ids_are_checked() -> None:
     vkey = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
-    assert parse_vkey(vkey).vkey == vkey
+    assert Verifier.from_vkey(vkey).vkey == vkey
     for bad in (vkey.replace("c74f20a3", "c74f20a4"), vkey[:-2], "x+y", vkey + "+"):
         with pytest.raises(NoteError):
-            parse_vkey(bad)
+            Verifier.from_vkey(bad)
 
 
 def test_the_verifier_is_pure() -> None:

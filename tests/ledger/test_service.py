@@ -18,6 +18,7 @@ from workforce.errors import BadRequest, Invalid
 from workforce.ledger import service, store
 from workforce.ledger.checkpoint import open_checkpoint
 from workforce.ledger.entry import GENESIS_PREV, parse_entry
+from workforce.ledger.note import Verifier
 from workforce.ledger.merkle import (
     consistency_proof,
     inclusion_path,
@@ -25,7 +26,6 @@ from workforce.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from workforce.ledger.receipt import parse_vkey
 from workforce.ledger.schemas import BanCorrectionCreate, BanCreate
 from workforce.settings import Settings
 
@@ -124,7 +124,7 @@ async def test_key_rotation_keeps_old_checkpoints_verifiable(
     await seed(session, own, 1, seed_value=9)
     third = await service.latest_checkpoint(session, own)
     assert len(service.vkeys(own)) == 3
-    verifiers = [parse_vkey(v) for v in service.vkeys(own)]
+    verifiers = [Verifier.from_vkey(v) for v in service.vkeys(own)]
     for view in (first, second, third):
         assert open_checkpoint(view.note or "", verifiers).size == view.size
     oldest_only = verifiers[:1]

@@ -17,9 +17,14 @@ Specifications:
 
 Time claims: :func:`sign_vc_jwt` mirrors ``validFrom`` into ``nbf`` and ``validUntil`` into
 ``exp`` (whole seconds) so that plain JWT libraries also refuse an expired certificate.
-:func:`verify_vc_jwt` verifies the signature with ``jwt.decode`` but switches PyJWT's own time
-checks off and applies them itself against an injectable ``now``: PyJWT reads the wall clock and
-raises before returning the claims, whereas an expired certificate must still show what it was.
+:func:`verify_vc_jwt` applies the time checks itself against an injectable ``now``, after the
+signature: an expired certificate must still show what it was.
+
+Verification does not go through PyJWT (which parses a token twice and checks base64url in a
+Python loop): the compact JWS is split and decoded once, with PyJWT 2.15's exact acceptance rules
+(canonical unpadded base64url, a JSON object header with a string ``kid``, no ``crit``; the
+payload parsed only after the Ed25519 signature over ``header.payload`` holds; ``sub`` and ``jti``
+strings), so every reason code is what it was with ``jwt.decode``. Signing still uses PyJWT.
 
 Verification never raises on hostile input; it answers with one of the stable reason codes below.
 Keys come only from the caller's JWK Set, selected by ``kid``; ``jwk``/``jku``/``x5u`` headers are
@@ -30,12 +35,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 import re
+import threading
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, TypeGuard
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeGuard
 
 import jwt
 import msgspec
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -43,7 +53,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from jwt.types import Options
 
 VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 VERIFIABLE_CREDENTIAL: Final = "VerifiableCredential"
@@ -79,14 +88,11 @@ _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _MAX_DATETIME_CHARS: Final = 64
 _ED25519_KEY_BYTES: Final = 32
-_DECODE_OPTIONS: Options = {
-    "verify_signature": True,
-    "verify_exp": False,
-    "verify_nbf": False,
-    "verify_iat": False,
-    "verify_aud": False,
-    "verify_iss": False,
-}
+# Canonical unpadded base64url: the unused low bits of a partial last quantum must be zero, so
+# a segment of length 4n+2 ends in one of 4 characters and one of length 4n+3 in one of 16.
+_CANONICAL_LAST: Final = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
+_JSON: Final = msgspec.json.Decoder()
+_JWKS_CACHE_SIZE: Final = 16
 
 
 class CredentialError(Exception):
@@ -437,18 +443,7 @@ def _jwk_public_key(entry: Mapping[str, Any]) -> Ed25519PublicKey | None:
         return None
 
 
-def jwks_keys(jwks: object) -> dict[str, Ed25519PublicKey]:
-    """Extract the Ed25519 verification keys of a JWK Set, by ``kid``.
-
-    Entries that are not OKP/Ed25519 signature keys, lack a string ``kid`` or carry a bad ``x``
-    are skipped; a ``kid`` listed twice is dropped as ambiguous. Never raises.
-
-    Args:
-        jwks: A parsed JWK Set document (``{"keys": [...]}``); anything else yields no keys.
-
-    Returns:
-        The usable keys by key ID.
-    """
+def _usable_keys(jwks: object) -> dict[str, Ed25519PublicKey]:
     entries = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(entries, list):
         return {}
@@ -463,6 +458,116 @@ def jwks_keys(jwks: object) -> dict[str, Ed25519PublicKey]:
             ambiguous.add(kid)
         found[kid] = key
     return {kid: key for kid, key in found.items() if kid not in ambiguous}
+
+
+def _fingerprint(keys: Mapping[str, Ed25519PublicKey]) -> bytes:
+    """SHA-256 over the (kid, raw key) pairs, sorted by kid and length-prefixed."""
+    digest = hashlib.sha256()
+    for kid in sorted(keys):
+        name = kid.encode("utf-8", "surrogatepass")
+        digest.update(len(name).to_bytes(8, "big"))
+        digest.update(name)
+        digest.update(keys[kid].public_bytes(Encoding.Raw, PublicFormat.Raw))
+    return digest.digest()
+
+
+class _KeySet(NamedTuple):
+    keys: dict[str, Ed25519PublicKey]
+    fingerprint: bytes
+
+
+def _plain_json_entries(jwks: object) -> list[dict[str, object]] | None:
+    """The ``keys`` of a JWK Set made only of exact dicts, lists and strings, else ``None``.
+
+    For such a document the JSON encoding is injective, so it can key the cache without two
+    documents that :func:`jwks_keys` reads differently (a tuple for a list, a ``str`` subclass,
+    a number for a string) ever sharing an entry. Anything else is simply not cached.
+    """
+    if type(jwks) is not dict:
+        return None
+    entries = jwks.get("keys")
+    if type(entries) is not list:
+        return None
+    for entry in entries:
+        if type(entry) is not dict:
+            return None
+        for name, value in entry.items():
+            if type(name) is not str:
+                return None
+            if type(value) is str:
+                continue
+            if type(value) is not list or any(type(item) is not str for item in value):
+                return None
+    return entries
+
+
+class _KeySetCache:
+    """A small thread-safe LRU of :class:`_KeySet` by the JSON of a JWK Set's ``keys``."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[bytes, _KeySet] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, jwks: object) -> _KeySet:
+        entries = _plain_json_entries(jwks)
+        try:
+            cache_key = msgspec.json.encode(entries) if entries is not None else None
+        except (TypeError, ValueError):  # e.g. a lone surrogate in a string
+            cache_key = None
+        if cache_key is None:
+            keys = _usable_keys(jwks)
+            return _KeySet(keys, _fingerprint(keys))
+        with self._lock:
+            found = self._entries.get(cache_key)
+            if found is not None:
+                self._entries.move_to_end(cache_key)
+                return found
+        keys = _usable_keys(jwks)
+        key_set = _KeySet(keys, _fingerprint(keys))
+        with self._lock:
+            self._entries[cache_key] = key_set
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return key_set
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_KEY_SETS: Final = _KeySetCache(_JWKS_CACHE_SIZE)
+
+
+def jwks_keys(jwks: object) -> dict[str, Ed25519PublicKey]:
+    """Extract the Ed25519 verification keys of a JWK Set, by ``kid``.
+
+    Entries that are not OKP/Ed25519 signature keys, lack a string ``kid`` or carry a bad ``x``
+    are skipped; a ``kid`` listed twice is dropped as ambiguous. Never raises. Results for plain
+    JSON documents are kept in a small LRU keyed by their content (the same set is usually
+    passed again and again); the caller gets its own dict.
+
+    Args:
+        jwks: A parsed JWK Set document (``{"keys": [...]}``); anything else yields no keys.
+
+    Returns:
+        The usable keys by key ID.
+    """
+    return dict(_KEY_SETS.get(jwks).keys)
+
+
+def jwks_fingerprint(jwks: object) -> bytes:
+    """A digest of exactly what verification reads from a JWK Set: its usable keys by ``kid``.
+
+    Two documents with the same fingerprint give every token the same verification outcome,
+    so the fingerprint can key caches of verification results (see ``status_list``).
+    """
+    return _KEY_SETS.get(jwks).fingerprint
+
+
+def clear_cache() -> None:
+    """Empty the JWK Set cache (tests, benchmarks)."""
+    _KEY_SETS.clear()
 
 
 # --- signing ---------------------------------------------------------------------------------
@@ -554,14 +659,64 @@ def _compact_token(token: object, max_bytes: int) -> str:
     return compact
 
 
-def _read_header(token: str) -> dict[str, Any]:
+class _CompactJws(NamedTuple):
+    header: dict[str, Any]
+    payload: bytes
+    signing_input: bytes
+    signature: bytes
+
+
+def _segment(text: str) -> bytes:
+    """Decode one base64url segment the way PyJWT 2.15 accepts it, without its Python loop.
+
+    The caller has already checked the alphabet (``_COMPACT_JWS``, so no padding either); a
+    length of 4n+1 is impossible and a non-canonical last character (non-zero unused bits) is
+    refused, as PyJWT does by re-encoding.
+    """
+    remainder = len(text) % 4
+    if remainder == 1 or (remainder and text[-1] not in _CANONICAL_LAST[remainder]):
+        raise CredentialError(MALFORMED, "not canonical base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _json_object(data: bytes) -> dict[str, Any] | None:
+    """Parse a JSON object as ``json.loads`` (PyJWT's parser) would, or return ``None``.
+
+    msgspec answers first; it is stricter than ``json.loads`` (no NaN/Infinity, no lone
+    surrogates, no UTF-16/32 or BOM detection, tighter number ranges) but equal wherever both
+    accept, so its refusals are re-parsed with ``json.loads`` to keep the verdicts identical.
+    """
+    value: object
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise CredentialError(MALFORMED, "unreadable JOSE header") from exc
+        value = _JSON.decode(data)
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        try:
+            value = json.loads(data)
+        except (ValueError, RecursionError):
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def _parse_compact(compact: str) -> _CompactJws:
+    """Split and decode a compact JWS once: PyJWT's ``_load`` and header checks, in one pass.
+
+    Every problem here is ``malformed``, as it was through ``jwt.get_unverified_header``: all
+    three segments must be canonical base64url, the header a JSON object with a string ``kid``
+    (if any) and neither ``crit`` nor ``b64``. The payload is not parsed before the signature
+    has been verified.
+    """
+    header_b64, payload_b64, signature_b64 = compact.split(".")
+    header = _json_object(_segment(header_b64))
+    if header is None:
+        raise CredentialError(MALFORMED, "unreadable JOSE header")
+    payload = _segment(payload_b64)
+    signature = _segment(signature_b64)
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise CredentialError(MALFORMED, "kid must be a string")
     if "crit" in header or "b64" in header:
         raise CredentialError(MALFORMED, "critical or unencoded-payload headers are not supported")
-    return header
+    signing_input = compact[: len(header_b64) + 1 + len(payload_b64)].encode("ascii")
+    return _CompactJws(header, payload, signing_input, signature)
 
 
 def _check_header(header: Mapping[str, Any], typ: str) -> None:
@@ -580,19 +735,18 @@ def _select_key(
     return key
 
 
-def _decode(token: str, key: Ed25519PublicKey) -> dict[str, Any]:
+def _decode(jws: _CompactJws, key: Ed25519PublicKey) -> dict[str, Any]:
+    """Verify the signature, then parse the payload and apply PyJWT's remaining claim checks."""
     try:
-        claims: dict[str, Any] = jwt.decode(
-            token, key, algorithms=[JWS_ALG], options=_DECODE_OPTIONS
-        )
-    except jwt.InvalidSignatureError as exc:
+        key.verify(jws.signature, jws.signing_input)
+    except InvalidSignature as exc:
         raise CredentialError(BAD_SIGNATURE, "signature verification failed") from exc
-    except jwt.InvalidAlgorithmError as exc:  # pragma: no cover - the header check comes first
-        raise CredentialError(UNSUPPORTED_ALG, "only EdDSA is accepted") from exc
-    except jwt.DecodeError as exc:
-        raise CredentialError(MALFORMED, "undecodable payload") from exc
-    except jwt.PyJWTError as exc:
-        raise CredentialError(INVALID_CREDENTIAL, "invalid claims") from exc
+    claims = _json_object(jws.payload)
+    if claims is None:
+        raise CredentialError(MALFORMED, "undecodable payload")
+    # jwt.decode checked these even with its time checks off (verify_sub, verify_jti).
+    if any(name in claims and not isinstance(claims[name], str) for name in ("sub", "jti")):
+        raise CredentialError(INVALID_CREDENTIAL, "sub and jti must be strings")
     return claims
 
 
@@ -600,11 +754,28 @@ def _verified_claims(
     token: object, jwks: object, typ: str, max_bytes: int
 ) -> tuple[dict[str, Any], str]:
     """Run the JOSE checks in a fixed order; return the claims and the kid."""
-    compact = _compact_token(token, max_bytes)
-    header = _read_header(compact)
-    _check_header(header, typ)
-    key = _select_key(header, jwks_keys(jwks))
-    return _decode(compact, key), str(header["kid"])
+    jws = _parse_compact(_compact_token(token, max_bytes))
+    _check_header(jws.header, typ)
+    key = _select_key(jws.header, _KEY_SETS.get(jwks).keys)
+    return _decode(jws, key), str(jws.header["kid"])
+
+
+def unverified_claims(token: object, *, max_token_bytes: int = MAX_TOKEN_BYTES) -> dict[str, Any]:
+    """Read the claims of a compact JWS WITHOUT verifying its signature or its header.
+
+    Never trust the result on its own: it serves to route a token (e.g. by the ``id`` it
+    claims) or to re-read the registered claims of a token that :func:`verify_vc_jwt` has just
+    accepted (``status_list`` keeps ``nbf``/``exp`` that way for its cache).
+
+    Raises:
+        CredentialError: ``malformed`` if the token is not a compact JWS with a JSON object
+            payload.
+    """
+    jws = _parse_compact(_compact_token(token, max_token_bytes))
+    claims = _json_object(jws.payload)
+    if claims is None:
+        raise CredentialError(MALFORMED, "undecodable payload")
+    return claims
 
 
 def _verified_credential(token: object, jwks: object, max_bytes: int) -> tuple[dict[str, Any], str]:
@@ -645,6 +816,27 @@ def _check_period(claims: Mapping[str, Any], now: datetime) -> None:
     ends = _bound(claims, "validUntil", "exp")
     if ends and now >= min(ends):
         raise CredentialError(EXPIRED, "validity has ended")
+
+
+def period_problem(claims: Mapping[str, Any], now: datetime | None = None) -> str | None:
+    """Why the validity period of verified ``claims`` fails at ``now``, or ``None`` if it holds.
+
+    The same check :func:`verify_vc_jwt` applies after the signature: the strictest of
+    ``validFrom``/``nbf`` (with :data:`NOT_BEFORE_SKEW`) and ``validUntil``/``exp``.
+
+    Returns:
+        ``None``, ``not_yet_valid``, ``expired`` or ``invalid_credential`` (an epoch out of
+        range).
+
+    Raises:
+        ValueError: If ``now`` is naive.
+    """
+    moment = _now(now)
+    try:
+        _check_period(claims, moment)
+    except CredentialError as exc:
+        return exc.code
+    return None
 
 
 def _strip_registered(claims: Mapping[str, Any]) -> dict[str, Any]:

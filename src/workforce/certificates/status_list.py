@@ -19,10 +19,14 @@ Specification: https://www.w3.org/TR/vc-bitstring-status-list/
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
 import secrets
+import threading
 import zlib
-from typing import TYPE_CHECKING, Any, Final
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import jwt
 import msgspec
@@ -38,12 +42,14 @@ from workforce.certificates.credential import (
     format_datetime,
     has_type,
     issuer_id,
+    jwks_fingerprint,
+    period_problem,
+    unverified_claims,
     verify_vc_jwt,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping
-    from datetime import datetime
 
 MIN_LIST_BITS: Final = 131_072
 """Minimum number of entries of a list (16 KiB), from the spec."""
@@ -75,6 +81,11 @@ _BITS_PER_BYTE: Final = 8
 _MAX_ENCODED_CHARS: Final = 1 + (MAX_DECODED_BYTES * 4) // 3 + 4096
 _INDEX = re.compile(r"[0-9]{1,12}")
 _RANDOM_DRAWS: Final = 64
+_CACHE_SIZE: Final = 32
+"""Verified lists kept (an issuer has two live lists per 131,072 certificates)."""
+_CACHE_MAX_LIST_BYTES: Final = 512 * 1024
+"""Larger decoded lists (over 4 million entries) are verified on every call, not kept."""
+_PERIOD_CLAIMS: Final = ("validFrom", "validUntil", "nbf", "exp")
 
 
 class StatusListError(CredentialError):
@@ -334,21 +345,6 @@ def _purposes(subject: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _list_subject(
-    credential: Mapping[str, Any], list_url: str, expected_issuer: str | None
-) -> Mapping[str, Any]:
-    subject = credential.get("credentialSubject")
-    if not has_type(credential, LIST_CREDENTIAL_TYPE) or not isinstance(subject, dict):
-        raise StatusListError(NOT_A_STATUS_LIST, "not a BitstringStatusListCredential")
-    if subject.get("type") != LIST_SUBJECT_TYPE:
-        raise StatusListError(NOT_A_STATUS_LIST, "subject is not a BitstringStatusList")
-    if credential.get("id") != list_url:
-        raise StatusListError(STATUS_LIST_MISMATCH, "list id differs from statusListCredential")
-    if expected_issuer is not None and issuer_id(credential) != expected_issuer:
-        raise StatusListError(STATUS_LIST_MISMATCH, "list issued by another issuer")
-    return subject
-
-
 def _entries(credential_status: object) -> list[object]:
     if credential_status is None:
         return []
@@ -357,8 +353,103 @@ def _entries(credential_status: object) -> list[object]:
     return [credential_status]
 
 
+class _VerifiedList(NamedTuple):
+    """What a status-list token says once its signature and structure held.
+
+    Only what does not depend on the call is kept: the time check, the URL and the issuer are
+    compared on every use.
+    """
+
+    period: dict[str, Any]
+    """The signed ``validFrom``/``validUntil``/``nbf``/``exp``, for the per-call time check."""
+    list_id: object
+    """The credential's ``id`` (compared with the entry's ``statusListCredential``)."""
+    issuer: str | None
+    """The issuer's ID (compared with the certificate's issuer)."""
+    problem: tuple[str, str] | None
+    """``(code, message)`` if the list cannot be used whatever the call (shape, decoding)."""
+    purposes: tuple[str, ...]
+    bits: StatusBitstring | None
+
+
+def _shape(credential: Mapping[str, Any]) -> Mapping[str, Any]:
+    subject = credential.get("credentialSubject")
+    if not has_type(credential, LIST_CREDENTIAL_TYPE) or not isinstance(subject, dict):
+        raise StatusListError(NOT_A_STATUS_LIST, "not a BitstringStatusListCredential")
+    if subject.get("type") != LIST_SUBJECT_TYPE:
+        raise StatusListError(NOT_A_STATUS_LIST, "subject is not a BitstringStatusList")
+    return subject
+
+
+def _verified_list(claims: Mapping[str, Any], credential: Mapping[str, Any]) -> _VerifiedList:
+    """Digest a verified status-list credential: shape, purposes and decoded bitstring."""
+    period = {name: claims[name] for name in _PERIOD_CLAIMS if name in claims}
+    problem: tuple[str, str] | None = None
+    purposes: tuple[str, ...] = ()
+    bits: StatusBitstring | None = None
+    try:
+        subject = _shape(credential)
+        purposes = tuple(_purposes(subject))
+        bits = StatusBitstring.decode(subject.get("encodedList"))
+    except StatusListError as exc:
+        problem = (exc.code, str(exc).partition(": ")[2])
+    return _VerifiedList(
+        period, credential.get("id"), issuer_id(credential), problem, purposes, bits
+    )
+
+
+class _VerifiedListCache:
+    """A small thread-safe LRU of verified, decoded status lists.
+
+    Keyed by the SHA-256 of the token and the fingerprint of the JWK Set's usable keys: the
+    outcome of verifying a token depends on nothing else (the issuer and purpose are inside the
+    signed token). Only lists whose signature and structure held are kept; the bitstrings are
+    never handed out, so they are never modified.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[bytes, bytes], _VerifiedList] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[bytes, bytes]) -> _VerifiedList | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[bytes, bytes], value: _VerifiedList) -> None:
+        if value.bits is not None and value.bits.size // 8 > _CACHE_MAX_LIST_BYTES:
+            return
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_VERIFIED_LISTS: Final = _VerifiedListCache(_CACHE_SIZE)
+
+
+def clear_cache() -> None:
+    """Forget every verified status list (tests, benchmarks, key revocation drills)."""
+    _VERIFIED_LISTS.clear()
+
+
 class _StatusLists:
-    """The status lists supplied for one check, each verified and decoded at most once."""
+    """The status lists supplied for one check, each verified and decoded at most once.
+
+    Across checks, verified and decoded lists come from :data:`_VERIFIED_LISTS`; the validity
+    period, the URL and the issuer are still checked on every call.
+    """
 
     def __init__(
         self,
@@ -371,6 +462,7 @@ class _StatusLists:
         self._jwks = jwks
         self._now = now
         self._expected_issuer = expected_issuer
+        self._fingerprint: bytes | None = None
         self._loaded: dict[str, tuple[list[str], StatusBitstring] | StatusListError] = {}
 
     def get(self, list_url: str) -> tuple[list[str], StatusBitstring]:
@@ -389,17 +481,58 @@ class _StatusLists:
             raise outcome
         return outcome
 
+    def _moment(self) -> datetime:
+        if self._now is None:
+            self._now = datetime.now(UTC)
+        elif self._now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        return self._now
+
+    def _cache_key(self, token: object) -> tuple[bytes, bytes] | None:
+        if not isinstance(token, str) or len(token) > MAX_STATUS_LIST_TOKEN_BYTES:
+            return None
+        if self._fingerprint is None:
+            self._fingerprint = jwks_fingerprint(self._jwks)
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        return digest, self._fingerprint
+
+    def _verify(self, token: object, now: datetime) -> _VerifiedList:
+        key = self._cache_key(token)
+        cached = _VERIFIED_LISTS.get(key) if key is not None else None
+        if cached is not None:
+            return cached
+        verification = verify_vc_jwt(
+            token, self._jwks, now, max_token_bytes=MAX_STATUS_LIST_TOKEN_BYTES
+        )
+        if verification.credential is None:
+            raise StatusListError(f"status_list_{verification.reason}", "status list not verified")
+        # The signature held over exactly these bytes: re-read them for nbf/exp, which the
+        # returned credential leaves out.
+        claims = unverified_claims(token, max_token_bytes=MAX_STATUS_LIST_TOKEN_BYTES)
+        verified = _verified_list(claims, verification.credential)
+        if key is not None:
+            _VERIFIED_LISTS.put(key, verified)
+        return verified
+
     def _load(self, list_url: str) -> tuple[list[str], StatusBitstring]:
         token = self._tokens.get(list_url)
         if token is None:
             raise StatusListError(STATUS_LIST_MISSING, "no status list for this URL")
-        verification = verify_vc_jwt(
-            token, self._jwks, self._now, max_token_bytes=MAX_STATUS_LIST_TOKEN_BYTES
-        )
-        if not verification.valid or verification.credential is None:
-            raise StatusListError(f"status_list_{verification.reason}", "status list not verified")
-        subject = _list_subject(verification.credential, list_url, self._expected_issuer)
-        return _purposes(subject), StatusBitstring.decode(subject.get("encodedList"))
+        now = self._moment()
+        verified = self._verify(token, now)
+        reason = period_problem(verified.period, now)
+        if reason is not None:
+            raise StatusListError(f"status_list_{reason}", "status list not verified")
+        if verified.problem is not None and verified.problem[0] == NOT_A_STATUS_LIST:
+            raise StatusListError(*verified.problem)
+        if verified.list_id != list_url:
+            raise StatusListError(STATUS_LIST_MISMATCH, "list id differs from statusListCredential")
+        if self._expected_issuer is not None and verified.issuer != self._expected_issuer:
+            raise StatusListError(STATUS_LIST_MISMATCH, "list issued by another issuer")
+        if verified.problem is not None or verified.bits is None:
+            code, message = verified.problem or (MALFORMED_LIST, "no bitstring")
+            raise StatusListError(code, message)
+        return list(verified.purposes), verified.bits
 
 
 def _read_entry(entry: _Entry, lists: _StatusLists) -> StatusResult:

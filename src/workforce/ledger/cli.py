@@ -45,7 +45,6 @@ from workforce.ledger.merkle import (
     verify_inclusion,
 )
 from workforce.ledger.note import Verifier
-from workforce.ledger.receipt import parse_vkey
 
 CHUNK = 5000
 PAGE = 1000
@@ -444,19 +443,19 @@ def _trusted_verifiers(
     becomes trusted only when the note also carries a valid signature by an already trusted key.
     """
     if not trusted:
-        return [parse_vkey(v) for v in served], list(served)
-    known = [parse_vkey(v) for v in trusted]
+        return [Verifier.from_vkey(v) for v in served], list(served)
+    known = [Verifier.from_vkey(v) for v in trusted]
     _open(note, known, None, "latest checkpoint")
     adopted = list(trusted)
     for vkey in served:
         if vkey in adopted:
             continue
         try:
-            open_checkpoint(note, [parse_vkey(vkey)])
+            open_checkpoint(note, [Verifier.from_vkey(vkey)])
         except LedgerError:
             continue
         adopted.append(vkey)
-    return [parse_vkey(v) for v in adopted], adopted
+    return [Verifier.from_vkey(v) for v in adopted], adopted
 
 
 def _pages(client: Any, size: int) -> Iterator[dict[str, Any]]:
@@ -647,7 +646,7 @@ def _verify_local(pinned: list[str] | None) -> VerifyReport:
     settings = load_settings()
     origin = settings.ledger_origin
     if pinned:
-        verifiers = [parse_vkey(v) for v in pinned]
+        verifiers = [Verifier.from_vkey(v) for v in pinned]
     else:
         ring = Keyring.open(settings.effective_keys_dir)
         verifiers = [Verifier.from_public_key(origin, key.public) for key in ring.keys]

@@ -32,43 +32,15 @@ from typing import Any, Final
 
 import jwt
 import msgspec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from workforce.ledger.checkpoint import Checkpoint, open_checkpoint
 from workforce.ledger.entry import Entry, fold_status, open_commitment, parse_entry
-from workforce.ledger.errors import LedgerError, NoteError
+from workforce.ledger.errors import LedgerError
 from workforce.ledger.merkle import leaf_hash, verify_inclusion
 from workforce.ledger.note import Verifier
 
 RECEIPT_TYP: Final = "ban-check+jwt"
 SUPPORTED_VERSION: Final = 1
-
-
-def parse_vkey(vkey: str) -> Verifier:
-    """Parse a C2SP verifier key ``<name>+<hex key ID>+<base64(0x01 || key)>``.
-
-    Split at the first two '+' only, as Go's ``note.NewVerifier`` does: standard base64 may
-    itself contain '+'. The string must be exactly the canonical form of the key it names
-    (so the key ID is checked).
-
-    Raises:
-        NoteError: Malformed, not Ed25519, or a key ID that does not match the key.
-    """
-    name, _, rest = vkey.partition("+")
-    hex_id, _, key64 = rest.partition("+")
-    try:
-        raw = base64.b64decode(key64, validate=True)
-    except (binascii.Error, ValueError):
-        msg = f"verifier key {name!r}: not valid base64"
-        raise NoteError(msg) from None
-    if len(raw) != 33 or raw[0] != 0x01:
-        msg = f"verifier key {name!r} is not an Ed25519 key (0x01 followed by 32 bytes)"
-        raise NoteError(msg)
-    verifier = Verifier.from_public_key(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
-    if verifier.vkey != vkey:
-        msg = f"verifier key {name!r}: key ID {hex_id!r} or encoding does not match the key"
-        raise NoteError(msg)
-    return verifier
 
 
 class _Entry(msgspec.Struct):
@@ -205,7 +177,7 @@ def _verify(
     if data.version != SUPPORTED_VERSION:
         raise _Fail("malformed", f"receipt version {data.version} is not supported")
     try:
-        verifiers = [parse_vkey(v) for v in vkeys]
+        verifiers = [Verifier.from_vkey(v) for v in vkeys]
         checkpoint = open_checkpoint(data.checkpoint, verifiers, origin)
     except LedgerError as exc:
         raise _Fail("checkpoint_signature", f"the checkpoint does not verify ({exc})") from None

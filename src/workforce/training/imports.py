@@ -10,15 +10,21 @@ registration behind; the import then reads ``failed``.
 
 **Liveness.** A worker holds an exclusive ``flock`` on ``<id>.lock`` for its whole life (the
 kernel drops it when the process dies) and, on PostgreSQL, also refreshes ``heartbeat_at``
-from a side connection. A ``running`` import is *lost* when its lock file exists but can be
-locked by someone else, or, without a lock file here (another host), when its heartbeat is
-older than :data:`STALE_AFTER_SECONDS`. Lost imports are marked ``failed`` when read or when
-the base starts another import, and their files are deleted.
+from a side connection. A ``running`` import is *lost* when its lock file exists but nobody
+holds the lock any more, or, without a lock file here (another host, or a worker that never
+started), when its heartbeat is older than :data:`STALE_AFTER_SECONDS`. Lost imports are
+marked ``failed`` when read or when the base starts another import; their files are deleted.
 
 **Concurrency.** SQLite: the transaction holds the database's write lock, so other writers
 wait (up to the busy timeout) while an import runs. PostgreSQL: imports take an exclusive
 transaction-level advisory lock and single training writes a shared one, which keeps the
 daily-hours cap exact and rules out deadlocks between imports and single writes.
+
+**Speed.** The next chunk is read and validated in a worker thread while the current one is
+written; a chunk costs a handful of statements (bulk lookups of references, people and per-day
+hours, then ``executemany`` inserts and upserts on native driver values, see
+:mod:`workforce.training.bulk`); people already seen are cached. Memory stays bounded by the
+chunk size and those caches, whatever the file size.
 """
 
 from __future__ import annotations

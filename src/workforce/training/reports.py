@@ -26,7 +26,7 @@ from workforce.context import AppContext
 from workforce.db import utcnow
 from workforce.errors import OUT_OF_JURISDICTION, Forbidden, Invalid
 from workforce.practitioners.models import Practitioner
-from workforce.rules.engine import Rule, RuleSet, RulesError, period_for, rules_in_force
+from workforce.rules.engine import Rule, RulesError, RuleSet, period_for, rules_in_force
 from workforce.security.principal import Principal
 from workforce.training import aggregates
 from workforce.training.models import RegionHours, RuleMetCount
