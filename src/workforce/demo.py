@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import uuid
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,13 @@ ORGS: list[dict[str, Any]] = [
     },
 ]
 
+COURSES = [
+    ("SK-01", "婴幼儿生活照料与回应性照护实务", "skills"),
+    ("ET-01", "托育从业人员职业道德与儿童权益保护", "ethics"),
+    ("CR-01", "保育人员岗位轮训：安全防护与卫生保健", "caregiver_round"),
+    ("DR-01", "托育机构负责人岗位轮训：机构管理与风险防控", "director_round"),
+]
+
 # Birth regions of the demo people: several provinces, as a real workforce has.
 BIRTH_REGIONS = ["320102", "320106", "320505", "340104", "370102", "410105", "510104", "330106"]
 
@@ -122,7 +131,115 @@ async def load_demo(session: AsyncSession, ctx: AppContext, seed: int = 2026) ->
         )
     out["practitioners"] = people
     await session.flush()
+    await _load_activity(session, ctx, principals, people)
     return out
+
+
+async def _load_activity(
+    session: AsyncSession,
+    ctx: AppContext,
+    principals: dict[str, Principal],
+    people: list[dict[str, Any]],
+) -> None:
+    """Accreditations, courses, a year of training, certificates, hires, a ban, credit events."""
+    from workforce.certificates.schemas import CertificateCreate  # noqa: PLC0415
+    from workforce.certificates.service import issue_certificate  # noqa: PLC0415
+    from workforce.credit.schemas import CreditEventCreate  # noqa: PLC0415
+    from workforce.credit.service import record_event  # noqa: PLC0415
+    from workforce.hiring.employment import hire  # noqa: PLC0415
+    from workforce.hiring.schemas import EmploymentCreate  # noqa: PLC0415
+    from workforce.ledger.schemas import BanCreate, ManagerBan  # noqa: PLC0415
+    from workforce.ledger.service import record_bans  # noqa: PLC0415
+    from workforce.training.schemas import (  # noqa: PLC0415
+        AccreditationCreate,
+        CourseCreate,
+        TrainingRecordCreate,
+    )
+    from workforce.training.service import accredit, create_course, log_completion  # noqa: PLC0415
+
+    today = date.today()
+    year = today.year
+    scope = {
+        "level": "city",
+        "valid_from": date(year - 2, 1, 1),
+        "valid_until": date(year + 2, 12, 31),
+        "categories": ["skills", "ethics", "caregiver_round", "director_round"],
+        "certificate_types": ["caregiver_post", "director_post", "baoyushi", "yuyingyuan"],
+    }
+    for base, regulator in (("base_nj", "nanjing"), ("base_sz", "suzhou")):
+        await accredit(
+            session, ctx, principals[regulator], principals[base].org_id,
+            msgspec.convert(scope, AccreditationCreate),
+        )
+        for code, title, category in COURSES:
+            await create_course(
+                session, ctx, principals[base],
+                CourseCreate(code=code, title=title, category=category, hours=8),
+            )
+    # A year of training: 9 skills days, 5 ethics days and 15 caregiver-round days (8 h each)
+    # for most caregivers; a few fall short, as in real life.
+    days = [date(year, 1, 5) + timedelta(days=7 * i) for i in range(40)]
+    days = [d for d in days if d < today]
+    plan = [("SK-01", 9), ("ET-01", 5), ("CR-01", 15)]
+    certified: list[dict[str, Any]] = []
+    for i, person in enumerate(people):
+        base = principals["base_nj" if i % 3 else "base_sz"]
+        short = i % 5 == 4
+        day_iter = iter(days)
+        for code, sessions in plan:
+            for n in range(sessions - (2 if short else 0)):
+                await log_completion(
+                    session, ctx, base,
+                    TrainingRecordCreate(
+                        practitioner_id=uuid.UUID(person["practitioner_id"]),
+                        course_code=code, hours=8, completed_on=next(day_iter),
+                        external_ref=f"DEMO-{i:03d}-{code}-{n:02d}",
+                    ),
+                )
+        if not short and i % 8:
+            await issue_certificate(
+                session, ctx, base,
+                CertificateCreate(
+                    practitioner_id=uuid.UUID(person["practitioner_id"]),
+                    type="caregiver_post",
+                    assessment_passed=True,
+                    assessment_ref=f"KH-{year}-{i:04d}",
+                ),
+            )
+            certified.append(person)
+    institutions = ["inst_xw", "inst_jy", "inst_gs"]
+    for n, person in enumerate(certified[:9]):
+        await hire(
+            session, ctx, principals[institutions[n % 3]],
+            EmploymentCreate(id_number=person["id_number"], position="caregiver"),
+            idempotency_key=None, route="demo",
+        )
+    # A lifetime ban for child abuse (终身禁入) of one of the hired caregivers and of the
+    # institution's director answerable for the case: their employer is alerted.
+    banned, manager = certified[0], people[8]  # people[8]: a director registered in Nanjing
+    await record_bans(
+        session, ctx, principals["nanjing"],
+        BanCreate(
+            id_number=banned["id_number"], kind="lifetime", reason_code="child_abuse",
+            decision_ref=f"宁卫禁字〔{year}〕1号", related_case=f"（{year}）苏0102刑初1号",
+            managers=[ManagerBan(id_number=manager["id_number"])],
+        ),
+    )
+    await record_event(
+        session, ctx, principals["nanjing"],
+        CreditEventCreate(
+            institution_id=principals["inst_jy"].org_id, type="commendation",
+            occurred_on=today - timedelta(days=40),
+        ),
+    )
+    await record_event(
+        session, ctx, principals["suzhou"],
+        CreditEventCreate(
+            institution_id=principals["inst_gs"].org_id, type="failed_inspection",
+            occurred_on=today - timedelta(days=20),
+        ),
+    )
+    await session.flush()
 
 
 def _print(creds: dict[str, Any]) -> None:

@@ -15,8 +15,8 @@ from workforce import hooks
 from workforce.audit.models import AccessLog
 from workforce.ledger.checkpoint import open_checkpoint
 from workforce.ledger.entry import parse_entry
-from workforce.ledger.note import Verifier
 from workforce.ledger.merkle import verify_inclusion
+from workforce.ledger.note import Verifier
 from workforce.security import idnumber
 
 pytestmark = pytest.mark.anyio

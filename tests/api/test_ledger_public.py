@@ -14,8 +14,8 @@ from tests.ledger.test_store import seed
 from workforce.context import AppContext
 from workforce.ledger.checkpoint import Checkpoint, open_checkpoint
 from workforce.ledger.entry import parse_entry
-from workforce.ledger.note import Verifier
 from workforce.ledger.merkle import mth, verify_consistency, verify_inclusion
+from workforce.ledger.note import Verifier
 from workforce.security import idnumber
 
 pytestmark = pytest.mark.anyio

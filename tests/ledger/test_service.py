@@ -18,7 +18,6 @@ from workforce.errors import BadRequest, Invalid
 from workforce.ledger import service, store
 from workforce.ledger.checkpoint import open_checkpoint
 from workforce.ledger.entry import GENESIS_PREV, parse_entry
-from workforce.ledger.note import Verifier
 from workforce.ledger.merkle import (
     consistency_proof,
     inclusion_path,
@@ -26,6 +25,7 @@ from workforce.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from workforce.ledger.note import Verifier
 from workforce.ledger.schemas import BanCorrectionCreate, BanCreate
 from workforce.settings import Settings
 
