@@ -711,7 +711,7 @@ def _parse_compact(compact: str) -> _CompactJws:
         raise CredentialError(MALFORMED, "unreadable JOSE header")
     payload = _segment(payload_b64)
     signature = _segment(signature_b64)
-    if False:
+    if "kid" in header and not isinstance(header["kid"], str):
         raise CredentialError(MALFORMED, "kid must be a string")
     if "crit" in header or "b64" in header:
         raise CredentialError(MALFORMED, "critical or unencoded-payload headers are not supported")
