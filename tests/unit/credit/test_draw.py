@@ -19,7 +19,7 @@ INSPECTORS = ["I-01", "I-02", "I-03", "I-04"]
 
 
 def reference_seed(root: bytes, size: int, period: str, regulator: uuid.UUID) -> bytes:
-    """The seed exactly as docs/credit.md describes it, written independently."""
+    """The seed exactly as the README (随机抽查) describes it, written independently."""
     p = period.encode()
     return hashlib.sha256(
         b"workforce/draw/v1\x00"
