@@ -37,6 +37,7 @@ import click
 from workforce.ledger.checkpoint import Checkpoint, open_checkpoint
 from workforce.ledger.entry import GENESIS_PREV, Entry, parse_entry
 from workforce.ledger.errors import LedgerError
+from workforce.ledger.fastcheck import Chain, check_leaf
 from workforce.ledger.merkle import (
     NODE_PREFIX,
     ProofError,
@@ -111,20 +112,21 @@ class _Tree:
         return node
 
 
-def _check_entry(leaf: bytes, seq: int, prev: str) -> Entry:
+def _check_entry(leaf: bytes, seq: int, prev: str) -> Chain:
     """Decode, re-encode canonically and check the chain fields of entry ``seq``."""
-    try:
-        entry = parse_entry(leaf)
-    except LedgerError as exc:
-        msg = f"entry {seq}: not a canonical schema-v1 entry ({exc})"
-        raise LedgerMismatch(msg) from None
-    if entry.seq != seq:
-        msg = f"entry {seq}: its bytes say seq {entry.seq}"
+    fast = check_leaf(leaf)
+    if fast is None:
+        entry = _slow_entry(leaf, seq)
+        if isinstance(entry, LedgerMismatch):
+            raise LedgerMismatch(str(entry)) from None
+        fast = (entry.seq, entry.prev, entry.ts)
+    if fast[0] != seq:
+        msg = f"entry {seq}: its bytes say seq {fast[0]}"
         raise LedgerMismatch(msg)
-    if entry.prev != prev:
+    if fast[1] != prev:
         msg = f"entry {seq}: prev does not match the leaf hash of entry {seq - 1}"
         raise LedgerMismatch(msg)
-    return entry
+    return fast
 
 
 def _open(note: str, verifiers: Sequence[Verifier], origin: str | None, what: str) -> Checkpoint:
@@ -204,24 +206,36 @@ class _Chunks:
         return row
 
 
+def _slow_entry(leaf: bytes, seq: int) -> Entry | LedgerMismatch:
+    """Full schema validation (``parse_entry``), for a leaf the fast path did not accept."""
+    try:
+        return parse_entry(leaf)
+    except LedgerError as exc:
+        return LedgerMismatch(f"entry {seq}: not a canonical schema-v1 entry ({exc})", seq)
+
+
 def parse_chunk(rows: Sequence[tuple[int, bytes, Any]]) -> tuple[list[str], LedgerMismatch | None]:
     """Check the bytes of a run of entries: canonical schema-v1, the ``seq`` inside, ``created_at``.
 
+    Each leaf goes through ``fastcheck.check_leaf``; only a leaf it does not accept is validated
+    by ``parse_entry`` (which accepts exactly the same valid entries, and names the problem).
     Returns each entry's ``prev`` (for the chain check) and the first problem found, if any.
     """
     prevs: list[str] = []
+    append = prevs.append
     for seq, leaf, created_at in rows:
-        try:
-            entry = parse_entry(leaf)
-        except LedgerError as exc:
-            return prevs, LedgerMismatch(
-                f"entry {seq}: not a canonical schema-v1 entry ({exc})", seq
-            )
-        if entry.seq != seq:
-            return prevs, LedgerMismatch(f"entry {seq}: its bytes say seq {entry.seq}", seq)
-        if _as_utc(created_at) != entry.ts:
+        fast = check_leaf(leaf)
+        if fast is None:
+            entry = _slow_entry(leaf, seq)
+            if isinstance(entry, LedgerMismatch):
+                return prevs, entry
+            fast = (entry.seq, entry.prev, entry.ts)
+        own_seq, prev, ts = fast
+        if own_seq != seq:
+            return prevs, LedgerMismatch(f"entry {seq}: its bytes say seq {own_seq}", seq)
+        if _as_utc(created_at) != ts:
             return prevs, LedgerMismatch(f"entry {seq}: created_at differs from its ts", seq)
-        prevs.append(entry.prev)
+        append(prev)
     return prevs, None
 
 
@@ -250,7 +264,12 @@ class _LocalVerifier:
         return digest, self.tree.push(digest)
 
     def subtree(self, stored: Any, level: int, idx: int, value: bytes) -> None:
-        node, seq = self.node, self.tree.size - 1
+        node = self.node
+        if stored is not None and stored[0] == node and stored[1] == level and stored[2] == idx:
+            if stored[3] == value:  # the common case: no message built, no copy made
+                self.node = node + 1
+                return
+        seq = self.tree.size - 1
         where = f"subtree level {level} index {idx} (node {node})"
         if stored is None or stored[0] != node:
             raise LedgerMismatch(f"{where}, completed by entry {seq}: missing", seq)
