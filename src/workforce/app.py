@@ -38,6 +38,7 @@ from workforce import __version__
 from workforce.context import AppContext
 from workforce.db import make_engine
 from workforce.errors import DomainError, Reason, UnsupportedMediaType
+from workforce.hiring.scheduler import hiring_lifespan
 from workforce.redact import install_log_redaction, redact
 from workforce.routes import API_HANDLERS, ROOT_HANDLERS
 from workforce.routes.deps import provide_ctx, provide_principal, provide_transaction
@@ -253,6 +254,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         ],
         on_app_init=[jwt_auth.on_app_init],
         on_shutdown=[dispose_engine],
+        lifespan=[hiring_lifespan],
         before_request=check_content_type,
         state=State({"ctx": ctx, "settings": settings}),
         openapi_config=OpenAPIConfig(

@@ -19,7 +19,7 @@ SUBSCRIBERS: dict[str, tuple[str, ...]] = {
         "workforce.hiring.alerts:on_ban_recorded",
     ),
     # A ban was quashed or amended (kwargs: id_number, practitioner_id, effect, seq).
-    "ban_corrected": (),
+    "ban_corrected": ("workforce.hiring.alerts:on_ban_corrected",),
     # A certificate was revoked, suspended, reinstated or expired
     # (kwargs: practitioner_id, serial, status, reason).
     "certificate_status_changed": ("workforce.hiring.alerts:on_certificate_status_changed",),

@@ -541,3 +541,36 @@ async def test_lost_worker_without_lock_file_and_orphans(
     finally:
         lock.release()
     assert not old.exists() and fresh.exists() and held.exists()
+
+
+@pytest.mark.postgres
+async def test_heartbeat_on_postgres(client, factory: Factory, session, monkeypatch) -> None:
+    """PostgreSQL: a side connection refreshes heartbeat_at while the import transaction runs."""
+    base, _ = await accredited_base(client, factory)
+    await add_course(client, base, "SK", hours=6)
+    monkeypatch.setattr(imports, "HEARTBEAT_SECONDS", 0.05)
+    original = imports.Importer.process
+
+    async def slow(self, items):
+        await asyncio.sleep(1)
+        await original(self, items)
+
+    monkeypatch.setattr(imports.Importer, "process", slow)
+    content = csv_bytes([[factory.id_number(), "周杰", "SK", "6", "2025-05-01", "H-1"]])
+    started = (await upload(client, base, content)).json()
+    import_id = uuid.UUID(started["id"])
+    first = await session.scalar(
+        select(RosterImport.heartbeat_at).where(RosterImport.id == import_id)
+    )
+    await session.rollback()
+    beats = set()
+    for _ in range(40):
+        beats.add(
+            await session.scalar(
+                select(RosterImport.heartbeat_at).where(RosterImport.id == import_id)
+            )
+        )
+        await session.rollback()
+        await asyncio.sleep(0.02)
+    assert len(beats - {first}) >= 2
+    assert (await wait_import(client, base, started["id"]))["status"] == "done"

@@ -4,6 +4,7 @@ accepts with the same ``seq``, ``prev`` and ``ts``; what it refuses is left to `
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import msgspec
@@ -94,7 +95,7 @@ def _edit(leaf: bytes, **changes: object) -> bytes:
     return msgspec.json.encode(data, order="sorted")
 
 
-BAD = {
+BAD: dict[str, Callable[[bytes], bytes]] = {
     "non_canonical_space": lambda b: b.replace(b'{"case"', b'{ "case"'),
     "non_canonical_order": lambda b: b.replace(b'"v":1', b"").replace(b"{", b'{"v":1,', 1),
     "escaped_char": lambda b: b.replace(b"child_abuse", b"child\\u005fabuse"),

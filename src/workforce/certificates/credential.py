@@ -91,6 +91,7 @@ _ED25519_KEY_BYTES: Final = 32
 # Canonical unpadded base64url: the unused low bits of a partial last quantum must be zero, so
 # a segment of length 4n+2 ends in one of 4 characters and one of length 4n+3 in one of 16.
 _CANONICAL_LAST: Final = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
+_URLSAFE_TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
 _JSON: Final = msgspec.json.Decoder()
 _JWKS_CACHE_SIZE: Final = 16
 
@@ -676,7 +677,11 @@ def _segment(text: str) -> bytes:
     remainder = len(text) % 4
     if remainder == 1 or (remainder and text[-1] not in _CANONICAL_LAST[remainder]):
         raise CredentialError(MALFORMED, "not canonical base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    padded = text.encode("ascii").translate(_URLSAFE_TO_STANDARD) + b"=" * (-remainder % 4)
+    try:
+        return binascii.a2b_base64(padded, strict_mode=True)
+    except binascii.Error as exc:  # pragma: no cover - the checks above rule this out
+        raise CredentialError(MALFORMED, "not base64url") from exc
 
 
 def _json_object(data: bytes) -> dict[str, Any] | None:
@@ -808,21 +813,65 @@ def _bound(claims: Mapping[str, Any], date_name: str, epoch_name: str) -> list[d
     return bounds
 
 
+class ValidityPeriod(NamedTuple):
+    """The validity bounds of verified claims, parsed once (see :func:`period_problem`).
+
+    Attributes:
+        start: The latest of ``validFrom`` and ``nbf``, if any.
+        end: The earliest of ``validUntil`` and ``exp``, if any.
+        start_error: Why ``nbf`` is unusable (out of range), if it is.
+        end_error: Why ``exp`` is unusable (out of range), if it is.
+    """
+
+    start: datetime | None
+    end: datetime | None
+    start_error: str | None = None
+    end_error: str | None = None
+
+
+def _strictest(
+    claims: Mapping[str, Any], date_name: str, epoch_name: str, pick: Any
+) -> tuple[datetime | None, str | None]:
+    try:
+        bounds = _bound(claims, date_name, epoch_name)
+    except CredentialError as exc:
+        return None, str(exc).partition(": ")[2]
+    return (pick(bounds) if bounds else None), None
+
+
+def validity_period(claims: Mapping[str, Any]) -> ValidityPeriod:
+    """Parse the validity bounds of ``claims`` (``validFrom``/``nbf``, ``validUntil``/``exp``)."""
+    start, start_error = _strictest(claims, "validFrom", "nbf", max)
+    end, end_error = _strictest(claims, "validUntil", "exp", min)
+    return ValidityPeriod(start, end, start_error, end_error)
+
+
+def _period_error(period: ValidityPeriod, now: datetime) -> CredentialError | None:
+    """The strictest bounds at ``now``, checked in the order the claims were always checked."""
+    if period.start_error is not None:
+        return CredentialError(INVALID_CREDENTIAL, period.start_error)
+    if period.start is not None and now + NOT_BEFORE_SKEW < period.start:
+        return CredentialError(NOT_YET_VALID, "not valid yet")
+    if period.end_error is not None:
+        return CredentialError(INVALID_CREDENTIAL, period.end_error)
+    if period.end is not None and now >= period.end:
+        return CredentialError(EXPIRED, "validity has ended")
+    return None
+
+
 def _check_period(claims: Mapping[str, Any], now: datetime) -> None:
     """Apply the strictest of validFrom/nbf and validUntil/exp."""
-    starts = _bound(claims, "validFrom", "nbf")
-    if starts and now + NOT_BEFORE_SKEW < max(starts):
-        raise CredentialError(NOT_YET_VALID, "not valid yet")
-    ends = _bound(claims, "validUntil", "exp")
-    if ends and now >= min(ends):
-        raise CredentialError(EXPIRED, "validity has ended")
+    error = _period_error(validity_period(claims), now)
+    if error is not None:
+        raise error
 
 
-def period_problem(claims: Mapping[str, Any], now: datetime | None = None) -> str | None:
-    """Why the validity period of verified ``claims`` fails at ``now``, or ``None`` if it holds.
+def period_problem(period: ValidityPeriod, now: datetime | None = None) -> str | None:
+    """Why a validity period fails at ``now``, or ``None`` if it holds.
 
-    The same check :func:`verify_vc_jwt` applies after the signature: the strictest of
-    ``validFrom``/``nbf`` (with :data:`NOT_BEFORE_SKEW`) and ``validUntil``/``exp``.
+    The check :func:`verify_vc_jwt` applies after the signature: the strictest of
+    ``validFrom``/``nbf`` (with :data:`NOT_BEFORE_SKEW`) and ``validUntil``/``exp``. Parse the
+    period once with :func:`validity_period` and check it at as many moments as needed.
 
     Returns:
         ``None``, ``not_yet_valid``, ``expired`` or ``invalid_credential`` (an epoch out of
@@ -831,12 +880,8 @@ def period_problem(claims: Mapping[str, Any], now: datetime | None = None) -> st
     Raises:
         ValueError: If ``now`` is naive.
     """
-    moment = _now(now)
-    try:
-        _check_period(claims, moment)
-    except CredentialError as exc:
-        return exc.code
-    return None
+    error = _period_error(period, _now(now))
+    return error.code if error is not None else None
 
 
 def _strip_registered(claims: Mapping[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from workforce.certificates.credential import (
     VERIFIABLE_CREDENTIAL,
     CredentialError,
     Issuer,
+    ValidityPeriod,
     b64url_decode,
     b64url_encode,
     format_datetime,
@@ -45,6 +46,7 @@ from workforce.certificates.credential import (
     jwks_fingerprint,
     period_problem,
     unverified_claims,
+    validity_period,
     verify_vc_jwt,
 )
 
@@ -85,7 +87,6 @@ _CACHE_SIZE: Final = 32
 """Verified lists kept (an issuer has two live lists per 131,072 certificates)."""
 _CACHE_MAX_LIST_BYTES: Final = 512 * 1024
 """Larger decoded lists (over 4 million entries) are verified on every call, not kept."""
-_PERIOD_CLAIMS: Final = ("validFrom", "validUntil", "nbf", "exp")
 
 
 class StatusListError(CredentialError):
@@ -360,7 +361,7 @@ class _VerifiedList(NamedTuple):
     compared on every use.
     """
 
-    period: dict[str, Any]
+    period: ValidityPeriod
     """The signed ``validFrom``/``validUntil``/``nbf``/``exp``, for the per-call time check."""
     list_id: object
     """The credential's ``id`` (compared with the entry's ``statusListCredential``)."""
@@ -383,7 +384,7 @@ def _shape(credential: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _verified_list(claims: Mapping[str, Any], credential: Mapping[str, Any]) -> _VerifiedList:
     """Digest a verified status-list credential: shape, purposes and decoded bitstring."""
-    period = {name: claims[name] for name in _PERIOD_CLAIMS if name in claims}
+    period = validity_period(claims)
     problem: tuple[str, str] | None = None
     purposes: tuple[str, ...] = ()
     bits: StatusBitstring | None = None

@@ -45,7 +45,7 @@ from workforce.idempotency import fingerprint, idempotent
 from workforce.orgs.models import Org
 from workforce.pagination import Page, check_limit, decode_cursor, encode_cursor, paginate
 from workforce.policy.catalog import HeldCert, UnknownPositionError, evaluate_position
-from workforce.practitioners.models import Practitioner, PractitionerLink
+from workforce.practitioners.models import Practitioner
 from workforce.practitioners.service import end_link, link, normalize_id_number
 from workforce.security.idnumber import today_in_china
 
@@ -129,29 +129,6 @@ def _already_employed() -> Conflict:
     )
 
 
-async def _link_employed(
-    session: AsyncSession, practitioner_id: uuid.UUID, org_id: uuid.UUID
-) -> None:
-    """``practitioners.service.link(…, "employed")``, reviving an ended link on a re-hire.
-
-    ``practitioner_links`` is unique on (practitioner, org, relation), so a second ``link`` after
-    ``end_link`` would violate it; a re-hire reopens the ended row instead.
-    """
-    ended = await session.scalar(
-        select(PractitionerLink).where(
-            PractitionerLink.practitioner_id == practitioner_id,
-            PractitionerLink.org_id == org_id,
-            PractitionerLink.relation == "employed",
-            PractitionerLink.ended_at.is_not(None),
-        )
-    )
-    if ended is not None:
-        ended.ended_at = None
-        await session.flush()
-        return
-    await link(session, practitioner_id, org_id, "employed")
-
-
 async def _hire(
     session: AsyncSession,
     ctx: AppContext,
@@ -200,7 +177,7 @@ async def _hire(
             session.add(row)
     except IntegrityError:  # a concurrent hire of the same person won
         raise _already_employed() from None
-    await _link_employed(session, person.id, actor.org_id)
+    await link(session, person.id, actor.org_id, "employed")
     base = to_employment(row, person)
     return EmploymentCreated(
         **{f: getattr(base, f) for f in base.__struct_fields__},

@@ -265,10 +265,15 @@ class _LocalVerifier:
 
     def subtree(self, stored: Any, level: int, idx: int, value: bytes) -> None:
         node = self.node
-        if stored is not None and stored[0] == node and stored[1] == level and stored[2] == idx:
-            if stored[3] == value:  # the common case: no message built, no copy made
-                self.node = node + 1
-                return
+        if (
+            stored is not None
+            and stored[0] == node
+            and stored[1] == level
+            and stored[2] == idx
+            and stored[3] == value
+        ):  # the common case: no message built, no copy made
+            self.node = node + 1
+            return
         seq = self.tree.size - 1
         where = f"subtree level {level} index {idx} (node {node})"
         if stored is None or stored[0] != node:

@@ -30,6 +30,8 @@ from workforce.ledger.entry import (  # one source of truth for the formats
 
 __all__ = ["Chain", "check_leaf"]
 
+_HEX_BYTES: Final = 4 * 32
+"""prev, subject, decision and case: four SHA-256 hashes."""
 _KNOWN_LIMIT: Final = 4096
 """At most this many distinct (reason_code, org, region) triples are remembered as valid."""
 
@@ -94,7 +96,7 @@ def check_leaf(leaf: bytes) -> Chain | None:
     ts, prev, kind = ban.ts, ban.prev, ban.kind
     hexes = prev + ban.subject + ban.decision + ban.case
     try:
-        if len(bytes.fromhex(hexes)) != 128 or not hexes.islower() and not hexes.isdigit():  # noqa: PLR2004 - four hashes
+        if len(bytes.fromhex(hexes)) != _HEX_BYTES or hexes != hexes.lower():
             return None
     except ValueError:
         return None

@@ -71,18 +71,23 @@ def _default_region(actor: Principal, requested: str | None) -> str:
 async def link(
     session: AsyncSession, practitioner_id: uuid.UUID, org_id: uuid.UUID, relation: str
 ) -> None:
-    """Record that ``org_id`` may see the practitioner (idempotent)."""
-    stmt = select(PractitionerLink.id).where(
+    """Record that ``org_id`` may see the practitioner (idempotent; reopens an ended relation).
+
+    One row per (practitioner, organisation, relation): a re-hire after a departure reopens it.
+    """
+    stmt = select(PractitionerLink).where(
         PractitionerLink.practitioner_id == practitioner_id,
         PractitionerLink.org_id == org_id,
         PractitionerLink.relation == relation,
-        PractitionerLink.ended_at.is_(None),
     )
-    if (await session.scalar(stmt)) is None:
+    row = await session.scalar(stmt)
+    if row is None:
         session.add(
             PractitionerLink(practitioner_id=practitioner_id, org_id=org_id, relation=relation)
         )
-        await session.flush()
+    elif row.ended_at is not None:
+        row.ended_at = None
+    await session.flush()
 
 
 async def register(

@@ -42,6 +42,7 @@ from workforce.certificates.credential import (
     sign_vc_jwt,
     status_entry,
     unverified_claims,
+    validity_period,
     verify_vc_jwt,
 )
 from workforce.certificates.status_list import (
@@ -613,9 +614,9 @@ def test_huge_lists_are_not_kept(key: Ed25519PrivateKey, jwks: dict[str, Any]) -
 
 def test_period_problem_matches_verify_vc_jwt(key: Ed25519PrivateKey, jwks: dict[str, Any]) -> None:
     token = sign_vc_jwt(make_credential(), key, "k1", issued_at=NOW)
-    claims = unverified_claims(token)
+    period = validity_period(unverified_claims(token))
     for moment in (NOW - timedelta(hours=1), NOW, NOW + timedelta(days=4 * 365)):
-        assert period_problem(claims, moment) == verify_vc_jwt(token, jwks, moment).reason
+        assert period_problem(period, moment) == verify_vc_jwt(token, jwks, moment).reason
 
 
 def test_unverified_claims_refuses_what_is_not_a_jws() -> None:
