@@ -14,6 +14,10 @@ Specification: https://www.w3.org/TR/vc-bitstring-status-list/
   ``statusListIndex`` as a base-10 string, ``statusListCredential``). :func:`check_status`
   follows the spec's validation algorithm: verify the list credential, require its purpose to
   match the entry's, require the minimum length and an index in range, then read the bit.
+- Verifying many certificates against the same lists verifies and gunzips each list once: lists
+  whose signature and structure held are kept, decoded, in a small LRU keyed by the SHA-256 of
+  the token and the fingerprint of the JWK Set's usable keys. Their validity period, URL and
+  issuer are still checked on every call, so a cached list that has expired is reported expired.
 """
 
 from __future__ import annotations
@@ -509,7 +513,10 @@ class _StatusLists:
             raise StatusListError(f"status_list_{verification.reason}", "status list not verified")
         # The signature held over exactly these bytes: re-read them for nbf/exp, which the
         # returned credential leaves out.
-        claims = unverified_claims(token, max_token_bytes=MAX_STATUS_LIST_TOKEN_BYTES)
+        try:
+            claims = unverified_claims(token, max_token_bytes=MAX_STATUS_LIST_TOKEN_BYTES)
+        except CredentialError as exc:  # pragma: no cover - it was just parsed and verified
+            raise StatusListError(f"status_list_{exc.code}", "status list not verified") from exc
         verified = _verified_list(claims, verification.credential)
         if key is not None:
             _VERIFIED_LISTS.put(key, verified)
