@@ -92,8 +92,6 @@ EVIDENCE_DOMAIN: Final = b"workforce/credit/evidence/v1"
 """Domain-separation prefix of evidence commitments."""
 EVIDENCE_KEY_INFO: Final = b"workforce/credit/evidence-key/v1"
 """HKDF ``info`` of the evidence commitment key."""
-PRACTITIONER_AAD: Final = b"workforce/practitioner/"
-"""Associated-data prefix of a practitioner's encrypted ID number (see practitioners.service)."""
 CHINA_OFFSET: Final = timedelta(hours=8)
 
 # --- evidence commitments -------------------------------------------------------------------
@@ -234,11 +232,9 @@ async def ban_status(
 
     The ID number is decrypted in memory for this call only and never logged.
     """
-    from workforce.ledger.service import subject_status  # noqa: PLC0415 - peer domain, no cycle
+    from workforce.ledger.service import practitioner_banned  # noqa: PLC0415 - peer domain
 
-    number = ctx.vault.decrypt(person.id_cipher, PRACTITIONER_AAD + person.id.bytes)
-    status = await subject_status(session, ctx, number, on)
-    return bool(status.banned)
+    return await practitioner_banned(session, ctx, person, on)
 
 
 async def practitioner_grade(

@@ -28,6 +28,7 @@ from workforce.orgs.models import Org
 from workforce.pagination import Page, paginate
 from workforce.policy.catalog import UnknownPositionError, evaluate_position
 from workforce.practitioners.models import Practitioner
+from workforce.practitioners.service import id_number_of
 from workforce.security.idnumber import today_in_china
 
 if TYPE_CHECKING:
@@ -197,7 +198,7 @@ async def on_ban_corrected(
     employments = await current_employments(session, practitioner_id)
     if person is None or not employments:
         return
-    number = ctx.vault.decrypt(person.id_cipher, b"workforce/practitioner/" + person.id.bytes)
+    number = id_number_of(ctx, person)
     today = today_in_china()
     for employment in employments:
         try:

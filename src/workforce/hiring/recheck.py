@@ -29,6 +29,7 @@ from workforce.hiring.admission import BANNED, evaluate
 from workforce.hiring.models import Alert, Employment, RecheckRun
 from workforce.policy.catalog import UnknownPositionError
 from workforce.practitioners.models import Practitioner
+from workforce.practitioners.service import id_number_of
 
 if TYPE_CHECKING:
     import uuid
@@ -70,10 +71,6 @@ class RecheckSummary:
     lapsed: int = 0
 
 
-def _aad(person: Practitioner) -> bytes:
-    return b"workforce/practitioner/" + person.id.bytes
-
-
 async def _recheck_batch(
     session: AsyncSession, ctx: AppContext, rows: list[Employment], today: date
 ) -> int:
@@ -92,7 +89,7 @@ async def _recheck_batch(
             position = ctx.catalog.position(employment.position)
         except UnknownPositionError:
             continue
-        number = ctx.vault.decrypt(person.id_cipher, _aad(person))
+        number = id_number_of(ctx, person)
         result = await evaluate(
             session, ctx, person=person, id_number=number, position=position, today=today
         )

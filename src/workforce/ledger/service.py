@@ -97,7 +97,7 @@ from workforce.ledger.store import (
     node_index,
 )
 from workforce.practitioners.models import Practitioner
-from workforce.practitioners.service import normalize_id_number
+from workforce.practitioners.service import id_number_of, normalize_id_number
 from workforce.security import idnumber
 from workforce.security.principal import Principal
 
@@ -113,7 +113,6 @@ _SUBJECT_INDEX_DOMAIN: Final = b"workforce/ledger/subject-index/v1\x00"
 _CASE_INDEX_DOMAIN: Final = b"workforce/ledger/case-index/v1\x00"
 _OPENING_KDF_INFO: Final = b"workforce/ledger/openings/aes-256-gcm/v1"
 _OPENING_AAD: Final = b"workforce/ledger/opening/v1\x00"
-_PRACTITIONER_AAD: Final = b"workforce/practitioner/"
 _NONCE: Final = 12
 
 # Reason codes (stable, machine-readable).
@@ -560,7 +559,7 @@ async def practitioner_banned(
     session: AsyncSession, ctx: AppContext, person: Practitioner, today: date | None = None
 ) -> bool:
     """Whether a ban is in force against a registered practitioner."""
-    number = ctx.vault.decrypt(person.id_cipher, _PRACTITIONER_AAD + person.id.bytes)
+    number = id_number_of(ctx, person)
     return (await subject_status(session, ctx, number, today)).banned
 
 

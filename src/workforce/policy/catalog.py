@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Sequence  # noqa: TC003 - msgspec resolves Struct annotations at runtime
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Final, Literal, TypeVar

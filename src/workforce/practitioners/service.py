@@ -227,6 +227,11 @@ async def reveal(
 ) -> str:
     """Decrypt a practitioner's ID number for a regulator of its jurisdiction (access-logged)."""
     person = await get_visible(session, actor, practitioner_id, action="reveal", route=route)
+    return id_number_of(ctx, person)
+
+
+def id_number_of(ctx: AppContext, person: Practitioner) -> str:
+    """Decrypt a practitioner's ID number, in memory, for a check that needs it (never log it)."""
     return ctx.vault.decrypt(person.id_cipher, _aad(person.id))
 
 

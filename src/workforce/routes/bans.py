@@ -5,11 +5,11 @@ ID numbers travel only in request bodies; responses carry masks, commitments and
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from workforce.context import AppContext
@@ -23,18 +23,10 @@ from workforce.ledger.schemas import (
     BanCreate,
     BanRecorded,
 )
-from workforce.routes.deps import route_of
+from workforce.routes.deps import IdempotencyKey, route_of
 from workforce.security.guards import requires_role
 from workforce.security.principal import Principal
 
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        max_length=100,
-        description="A retry with the same key and body returns the first result.",
-    ),
-]
 NO_STORE = {"Cache-Control": "no-store"}
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from workforce.certificates import qr, service, status_store
@@ -28,19 +28,11 @@ from workforce.context import AppContext
 from workforce.db import utcnow
 from workforce.idempotency import fingerprint, idempotent
 from workforce.pagination import DEFAULT_LIMIT, Page
-from workforce.routes.deps import route_of
+from workforce.routes.deps import IdempotencyKey, route_of
 from workforce.rules.engine import hours_to_float
 from workforce.security.guards import requires_role
 from workforce.security.principal import Principal
 
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        max_length=100,
-        description="A retry with the same key and body returns the first result.",
-    ),
-]
 PUBLIC_REASON = "certificate verification is open to the public (contract: role (none))"
 STATUS_LIST_MEDIA_TYPES = ("application/vc+jwt", "application/jwt")
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from workforce.context import AppContext
@@ -50,19 +50,9 @@ from workforce.db import utcnow
 from workforce.idempotency import fingerprint, idempotent
 from workforce.pagination import DEFAULT_LIMIT, Page
 from workforce.regions import region_name
-from workforce.routes.deps import route_of
+from workforce.routes.deps import IdempotencyKey, route_of
 from workforce.security.guards import requires_role
 from workforce.security.principal import Principal
-
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        max_length=100,
-        description="A retry with the same key and body returns the first result.",
-    ),
-]
-
 
 # --- wire conversions -----------------------------------------------------------------------
 

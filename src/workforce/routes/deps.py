@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.params import HeaderParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from workforce.context import AppContext
 from workforce.security.guards import principal_of
 from workforce.security.principal import Principal
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        max_length=100,
+        description="A retry with the same key and body returns the first result.",
+    ),
+]
+"""The optional ``Idempotency-Key`` header of retryable writes (see ``workforce.idempotency``)."""
 
 
 def provide_ctx(state: State) -> AppContext:

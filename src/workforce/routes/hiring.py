@@ -6,12 +6,12 @@ ID numbers travel only in request bodies; responses carry masked numbers at most
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from workforce.audit.service import record_access
@@ -34,18 +34,9 @@ from workforce.hiring.schemas import (
 )
 from workforce.pagination import DEFAULT_LIMIT, Page
 from workforce.practitioners.models import Practitioner
-from workforce.routes.deps import route_of
+from workforce.routes.deps import IdempotencyKey, route_of
 from workforce.security.guards import requires_role
 from workforce.security.principal import Principal
-
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        max_length=100,
-        description="A retry with the same key returns the first result and hires no one twice.",
-    ),
-]
 
 
 def to_alert(row: AlertRow, person: Practitioner) -> Alert:
