@@ -17,11 +17,12 @@ Upserts use ``INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x`` (SQLite 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table, delete, select, text
@@ -30,7 +31,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from workforce.context import AppContext
 from workforce.practitioners.models import Practitioner
-from workforce.rules.engine import RuleResult, RulesError, RuleSet, evaluate_totals
+from workforce.rules.engine import (
+    MODES,
+    RuleResult,
+    RulesError,
+    RuleSet,
+    evaluate_totals,
+    period_for,
+    rules_in_force,
+)
 from workforce.training.bulk import Bulk
 from workforce.training.models import AggregateState, RuleMetCount, TrainingTotal
 
@@ -89,6 +98,96 @@ def evaluate(
         return []
 
 
+@dataclass(frozen=True, slots=True)
+class _Binding:
+    """A rule in force for some (region, positions, year), with its period resolved."""
+
+    rule_id: str
+    label: str
+    years: tuple[int, ...]
+    categories: tuple[str, ...]
+    online_cap: int | None
+    min_tenths: int
+
+
+class RuleIndex:
+    """Which rules are met, for many practitioners: :func:`evaluate` reduced to its verdicts.
+
+    The rules in force and their periods depend only on (region, positions, year): they are
+    resolved once per distinct triple with the engine's own :func:`rules_in_force` and
+    :func:`period_for`, then each verdict is the engine's sum (categories × period years ×
+    modes, online hours capped) compared with the rule's minimum. A property test keeps
+    :meth:`met` equal to ``{r.rule_id: r.met for r in evaluate(...)}`` (with its labels).
+    """
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self._bindings: dict[tuple[str, tuple[str, ...], int], tuple[_Binding, ...] | None] = {}
+
+    def _resolve(
+        self, region_code: str, positions: tuple[str, ...], year: int
+    ) -> tuple[_Binding, ...] | None:
+        key = (region_code, positions, year)
+        try:
+            return self._bindings[key]
+        except KeyError:
+            pass
+        found: tuple[_Binding, ...] | None
+        try:
+            bindings = []
+            for rule in rules_in_force(
+                self.ruleset, rule_region(region_code), positions, dt.date(year, 12, 31)
+            ):
+                if rule.period == "cycle" and not any(
+                    c.start_year <= year <= c.end_year for c in rule.cycles
+                ):
+                    continue
+                start, end, label = period_for(rule, year)
+                bindings.append(
+                    _Binding(
+                        rule.id,
+                        label,
+                        tuple(range(start.year, end.year + 1)),
+                        tuple(rule.categories),
+                        rule.online_cap(),
+                        rule.min_tenths,
+                    )
+                )
+            found = tuple(bindings)
+        except (RulesError, ValueError):
+            found = None  # as evaluate(): no rules for an unusable region or year
+        if len(self._bindings) > _RULE_INDEX_SIZE:
+            self._bindings.clear()
+        self._bindings[key] = found
+        return found
+
+    def met(
+        self, subject: Subject, year: int, totals: Mapping[tuple[str, int, str], int]
+    ) -> dict[tuple[str, str], bool]:
+        """``(rule_id, period_label) → met`` of the rules binding ``subject`` in ``year``."""
+        bindings = self._resolve(subject.region_code, subject.positions, year)
+        if not bindings:
+            return {}
+        for (_, _, mode), tenths in totals.items():
+            if mode not in MODES or type(tenths) is not int or tenths < 0:
+                return {}  # evaluate() refuses such totals (and then counts nothing)
+        out: dict[tuple[str, str], bool] = {}
+        get = totals.get
+        for b in bindings:
+            in_person = online = 0
+            for period_year in b.years:
+                for category in b.categories:
+                    in_person += get((category, period_year, "in_person"), 0)
+                    online += get((category, period_year, "online"), 0)
+            if b.online_cap is not None and online > b.online_cap:
+                online = b.online_cap
+            out[(b.rule_id, b.label)] = in_person + online >= b.min_tenths
+        return out
+
+
+_RULE_INDEX_SIZE = 50_000
+
+
 def dialect_insert(session: AsyncSession, table: Table) -> Any:
     """``INSERT`` with ``ON CONFLICT`` support for the session's database."""
     if session.get_bind().dialect.name == "postgresql":
@@ -145,26 +244,76 @@ async def apply_changes(
     before these changes when the caller already read them (a missing id: no totals yet).
     """
     bulk = bulk or Bulk(session)
-    by_person: dict[Any, Totals] = defaultdict(dict)
-    region_rows: dict[tuple[str, str, int, str], list[int]] = {}
+    deltas = Deltas()
     native_subjects: dict[Any, Subject] = {}
     for raw_pid, category, year, mode, tenths, records in changes:
         pid = bulk.uuid(raw_pid)
         subject = native_subjects.get(pid)
         if subject is None:
             subject = native_subjects[pid] = subjects[raw_pid]
+        deltas.add(pid, subject.region_code, category, year, mode, tenths, records)
+    await apply_deltas(
+        session,
+        ctx,
+        native_subjects,
+        deltas,
+        rule_counts=rule_counts,
+        bulk=bulk,
+        before=before,
+    )
+
+
+@dataclass(slots=True)
+class Deltas:
+    """Changes to the running aggregates, summed per key (native practitioner ids)."""
+
+    by_person: dict[Any, Totals] = field(default_factory=dict)
+    """practitioner → (category, year, mode) → tenths."""
+    by_region: dict[tuple[str, str, int, str], list[int]] = field(default_factory=dict)
+    """(region, category, year, mode) → [tenths, records]."""
+
+    def add(
+        self,
+        pid: Any,
+        region_code: str,
+        category: str,
+        year: int,
+        mode: str,
+        tenths: int,
+        records: int,
+    ) -> None:
+        """Count one record (``records`` 1) or one void (-1) of ``tenths``."""
+        person = self.by_person.get(pid)
+        if person is None:
+            person = self.by_person[pid] = {}
         key = (category, year, mode)
-        deltas = by_person[pid]
-        deltas[key] = deltas.get(key, 0) + tenths
-        acc = region_rows.get((subject.region_code, category, year, mode))
+        person[key] = person.get(key, 0) + tenths
+        acc = self.by_region.get((region_code, category, year, mode))
         if acc is None:
-            acc = region_rows[(subject.region_code, category, year, mode)] = [0, 0]
-        acc[0] += tenths
-        acc[1] += records
+            self.by_region[(region_code, category, year, mode)] = [tenths, records]
+        else:
+            acc[0] += tenths
+            acc[1] += records
+
+
+async def apply_deltas(
+    session: AsyncSession,
+    ctx: AppContext,
+    subjects: Mapping[Any, Subject],
+    deltas: Deltas,
+    *,
+    rule_counts: bool = True,
+    bulk: Bulk | None = None,
+    before: Mapping[Any, Totals] | None = None,
+    rules: RuleIndex | None = None,
+) -> None:
+    """:func:`apply_changes` for changes already summed (keys native, see :class:`Bulk`)."""
+    bulk = bulk or Bulk(session)
+    by_person = deltas.by_person
     if not by_person:
         return
     met_deltas = (
-        await _met_deltas(bulk, ctx.rules, native_subjects, by_person, before)
+        await _met_deltas(bulk, rules or RuleIndex(ctx.rules), subjects, by_person, before)
         if rule_counts
         else {}
     )
@@ -172,13 +321,13 @@ async def apply_changes(
         "training_totals",
         ("practitioner_id", "category", "year", "mode"),
         ("hours_tenths",),
-        [(pid, c, y, m, d) for pid, deltas in by_person.items() for (c, y, m), d in deltas.items()],
+        [(pid, c, y, m, d) for pid, person in by_person.items() for (c, y, m), d in person.items()],
     )
     await bulk.upsert_add(
         "training_region_hours",
         ("region_code", "category", "year", "mode"),
         ("hours_tenths", "records"),
-        [(r, c, y, m, v[0], v[1]) for (r, c, y, m), v in region_rows.items()],
+        [(r, c, y, m, v[0], v[1]) for (r, c, y, m), v in deltas.by_region.items()],
     )
     await bulk.upsert_add(
         "training_rule_met",
@@ -190,13 +339,13 @@ async def apply_changes(
 
 async def _met_deltas(
     bulk: Bulk,
-    ruleset: RuleSet,
+    rules: RuleIndex,
     subjects: Mapping[Any, Subject],
     by_person: Mapping[Any, Totals],
     known: Mapping[Any, Totals] | None = None,
 ) -> dict[tuple[str, str, str], int]:
     """How the rule-met counts change: evaluate each changed year before and after."""
-    counted = {category for rule in ruleset.rules for category in rule.categories}
+    counted = {category for rule in rules.ruleset.rules for category in rule.categories}
     relevant = [
         pid for pid, deltas in by_person.items() if any(key[0] in counted for key in deltas)
     ]
@@ -204,27 +353,22 @@ async def _met_deltas(
     if not relevant:
         return out
     before_all = known if known is not None else await load_totals(bulk, relevant)
+    met = rules.met
     for pid in relevant:
         deltas = by_person[pid]
         subject = subjects[pid]
-        before = before_all.get(pid, {})
-        after = dict(before)
+        before = before_all.get(pid)
+        after = dict(before) if before else {}
         for key, delta in deltas.items():
             after[key] = after.get(key, 0) + delta
         # A cycle rule is seen from every changed year of its cycle: count each flip once.
         flips: dict[tuple[str, str, str], int] = {}
         for year in {key[1] for key in deltas if key[0] in counted}:
             # Nothing recorded before: every rule was unmet (rules require more than 0 h).
-            old = (
-                {r.rule_id: r.met for r in evaluate(ruleset, subject, year, before)}
-                if before
-                else None
-            )
-            for result in evaluate(ruleset, subject, year, after):
-                was = old.get(result.rule_id, False) if old is not None else False
-                if was != result.met:
-                    flip = (subject.region_code, result.rule_id, result.period_label)
-                    flips[flip] = 1 if result.met else -1
+            old = met(subject, year, before) if before else {}
+            for rule_label, now in met(subject, year, after).items():
+                if old.get(rule_label, False) != now:
+                    flips[(subject.region_code, *rule_label)] = 1 if now else -1
         for flip, delta in flips.items():
             out[flip] += delta
     return out

@@ -472,19 +472,10 @@ class _Counts:
     registered: int = 0
 
 
+_Candidate = tuple[rosters.Prepared, _Person, Any]
+"""A row that may be written: the row, its person and its day as the driver wants it."""
+
 _PEOPLE_CACHE: Final = 200_000
-_INSERT_RECORDS: Final = (
-    "INSERT INTO training_records (id, base_org_id, practitioner_id, course_id, course_code, "
-    "category, mode, hours_tenths, completed_on, external_ref, import_id, created_at) "
-    "VALUES ({marks})"
-)
-_INSERT_LINKS: Final = (
-    "INSERT INTO practitioner_links (id, practitioner_id, org_id, relation, created_at) "
-    "VALUES ({marks}) ON CONFLICT (practitioner_id, org_id, relation) DO NOTHING"
-)
-_INSERT_ERRORS: Final = (
-    "INSERT INTO training_import_errors (import_id, line, code, detail) VALUES ({marks})"
-)
 _SELECT_REFS: Final = (
     "SELECT external_ref, practitioner_id, course_code, hours_tenths, completed_on, import_id "
     "FROM training_records WHERE base_org_id = {base} AND external_ref {in_}"
@@ -496,6 +487,9 @@ _SQLITE_DAY_SUMS: Final = (
     "GROUP BY r.practitioner_id, r.completed_on"
 )
 
+_LINK_COLUMNS: Final = ("id", "practitioner_id", "org_id", "relation", "created_at")
+_LINK_CONFLICT: Final = "ON CONFLICT (practitioner_id, org_id, relation) DO NOTHING"
+_ERROR_COLUMNS: Final = ("import_id", "line", "code", "detail")
 _RECORD_COLUMNS: Final = (
     "id",
     "base_org_id",
@@ -537,12 +531,9 @@ class Importer:
         self._days: dict[dt.date, Any] = {}
         self.base = self.bulk.uuid(self.actor.org_id)
         self.native_import = self.bulk.uuid(self.import_id)
+        self.rules = aggregates.RuleIndex(self.ctx.rules)
         # Statements are constants plus placeholders: no value is ever spliced into SQL.
-        marks = self.bulk.placeholders
-        self._insert_records = _INSERT_RECORDS.replace("{marks}", marks(len(_RECORD_COLUMNS)))
-        self._insert_links = _INSERT_LINKS.replace("{marks}", marks(5))
-        self._insert_errors = _INSERT_ERRORS.replace("{marks}", marks(4))
-        self._select_refs = _SELECT_REFS.replace("{base}", marks(1))
+        self._select_refs = _SELECT_REFS.replace("{base}", self.bulk.placeholders(1))
 
     def _native_day(self, day: dt.date) -> Any:
         """A date as the driver wants it (cached: rosters repeat days)."""
@@ -574,49 +565,55 @@ class Importer:
         """Check one chunk against the database and write what passes."""
         self.counts.total_rows += len(items)
         errors: list[rosters.RowError] = []
-        candidates: list[tuple[rosters.Prepared, _Person]] = []
-        prepared = [item for item in items if isinstance(item, rosters.Prepared)]
-        existing = await self._existing_refs([p.ref for p in prepared])
-        people = await self._lookup_people({p.subject_key for p in prepared})
+        candidates: list[_Candidate] = []
+        prepared_type = rosters.Prepared
+        prepared = [item for item in items if type(item) is prepared_type]
+        existing = await self._existing_refs([p.ref for p in prepared])  # type: ignore[union-attr]
+        people = await self._lookup_people({p.subject_key for p in prepared})  # type: ignore[union-attr]
         new_people: dict[bytes, _Person] = {}
         chunk_refs: set[str] = set()
+        rejected_refs = self.rejected_refs
+        native_day = self._native_day
+        region = self.actor.region or ""
         for item in items:
-            if isinstance(item, rosters.RowError):
-                self._reject(errors, item)
+            if type(item) is not prepared_type:
+                self._reject(errors, item)  # type: ignore[arg-type]
                 if item.ref:
                     chunk_refs.add(item.ref)
                 continue
-            ref = item.ref
-            if ref in chunk_refs or ref in self.rejected_refs:
+            ref = item.ref  # type: ignore[union-attr]
+            if ref in chunk_refs or ref in rejected_refs:
                 self._reject(
                     errors,
-                    _err(item, DUPLICATE_IN_FILE, "external_ref appears earlier in the file"),
+                    _err(item, DUPLICATE_IN_FILE, "external_ref appears earlier in the file"),  # type: ignore[arg-type]
                 )
                 continue
             chunk_refs.add(ref)
-            person = people.get(item.subject_key) or new_people.get(item.subject_key)
-            found = existing.get(ref)
-            if found is not None:
-                self._replayed(errors, item, person, found)
-                continue
+            key = item.subject_key  # type: ignore[union-attr]
+            person = people.get(key) or new_people.get(key)
+            if existing:
+                found = existing.get(ref)
+                if found is not None:
+                    self._replayed(errors, item, person, found)  # type: ignore[arg-type]
+                    continue
             if person is None:
-                person = _Person(None, item.name, self.actor.region or "", (), item.id_number)
-                new_people[item.subject_key] = person
-            elif person.name != item.name:
+                person = _Person(None, item.name, region, (), item.id_number)  # type: ignore[union-attr]
+                new_people[key] = person
+            elif person.name != item.name:  # type: ignore[union-attr]
                 self._reject(
                     errors,
                     _err(
-                        item,
+                        item,  # type: ignore[arg-type]
                         NAME_MISMATCH,
                         "the name differs from the one registered under this ID number",
                     ),
                 )
                 continue
-            candidates.append((item, person))
-        known = {person.id for _, person in candidates if person.id is not None}
+            candidates.append((item, person, native_day(item.day)))  # type: ignore[arg-type, union-attr]
+        known = {person.id for _, person, _ in candidates if person.id is not None}
         before = await aggregates.load_totals(self.bulk, known)
         accepted = await self._apply_daily_cap(candidates, errors, before)
-        used = {id(person) for _, person in accepted}
+        used = {id(person) for _, person, _ in accepted}
         await self._register({k: p for k, p in new_people.items() if id(p) in used})
         await self._write(accepted, before)
         await self._write_errors(errors)
@@ -690,10 +687,10 @@ class Importer:
 
     async def _apply_daily_cap(
         self,
-        candidates: list[tuple[rosters.Prepared, _Person]],
+        candidates: list[_Candidate],
         errors: list[rosters.RowError],
         totals: dict[Any, aggregates.Totals],
-    ) -> list[tuple[rosters.Prepared, _Person]]:
+    ) -> list[_Candidate]:
         """Refuse rows beyond the daily cap, in line order, all bases together.
 
         The per-day sums are read only for practitioners with hours already recorded in the
@@ -703,18 +700,21 @@ class Importer:
         busy_years = {
             (pid, year) for pid, rows in totals.items() for (_, year, _), t in rows.items() if t > 0
         }
-        day_of = self._native_day
-        pairs = {
-            (person.id, day_of(item.day))
-            for item, person in candidates
-            if busy_years and (person.id, item.day.year) in busy_years
-        }
         sums: dict[tuple[Any, Any], int] = {}
-        for pid, day, total in await self._day_sums(sorted(pairs, key=str)):
-            sums[(pid, day)] = int(total)
-        accepted: list[tuple[rosters.Prepared, _Person]] = []
-        for item, person in candidates:
-            key = (person.id if person.id is not None else id(person), day_of(item.day))
+        if busy_years:
+            pairs = {
+                (person.id, day)
+                for item, person, day in candidates
+                if (person.id, item.day.year) in busy_years
+            }
+            for pid, day, total in await self._day_sums(sorted(pairs, key=str)):
+                sums[(pid, day)] = int(total)
+        accepted: list[_Candidate] = []
+        append = accepted.append
+        for candidate in candidates:
+            item, person, day = candidate
+            pid = person.id
+            key = (pid if pid is not None else id(person), day)
             total = sums.get(key, 0) + item.tenths
             if total > cap:
                 self._reject(
@@ -727,7 +727,7 @@ class Importer:
                 )
                 continue
             sums[key] = total
-            accepted.append((item, person))
+            append(candidate)
         return accepted
 
     async def _day_sums(self, pairs: list[tuple[Any, Any]]) -> list[tuple[Any, ...]]:
@@ -769,7 +769,7 @@ class Importer:
 
     async def _write(
         self,
-        accepted: list[tuple[rosters.Prepared, _Person]],
+        accepted: list[_Candidate],
         before: dict[Any, aggregates.Totals],
     ) -> None:
         if not accepted:
@@ -778,50 +778,67 @@ class Importer:
         now = bulk.timestamp(utcnow())
         base, import_id = self.base, self.native_import
         records: list[tuple[Any, ...]] = []
-        changes: list[aggregates.Change] = []
+        append = records.append
+        deltas = aggregates.Deltas()
+        by_person, by_region = deltas.by_person, deltas.by_region
         subjects = self.subjects
-        day_of = self._native_day
         new_uuid = bulk.new_uuid
-        for item, person in accepted:
+        for item, person, day in accepted:
             pid = person.id
             course = item.course
-            records.append(
+            category, mode, tenths = course.category, course.mode, item.tenths
+            append(
                 (
                     new_uuid(),
                     base,
                     pid,
                     course.id,
                     course.code,
-                    course.category,
-                    course.mode,
-                    item.tenths,
-                    day_of(item.day),
+                    category,
+                    mode,
+                    tenths,
+                    day,
                     item.ref,
                     import_id,
                     now,
                 )
             )
-            changes.append(
-                aggregates.Change(pid, course.category, item.day.year, course.mode, item.tenths, 1)
-            )
-            if pid not in subjects:
-                subjects[pid] = aggregates.Subject(pid, person.region_code, person.positions)
-        await bulk.executemany(self._insert_records, records)
-        unlinked = {c.practitioner_id for c in changes}.difference(self.linked)
-        await bulk.executemany(
-            self._insert_links, [(bulk.new_uuid(), pid, base, "trained", now) for pid in unlinked]
+            # aggregates.Deltas.add, inlined: this loop runs once per accepted row.
+            year = item.day.year
+            totals = by_person.get(pid)
+            if totals is None:
+                totals = by_person[pid] = {}
+                if pid not in subjects:
+                    subjects[pid] = aggregates.Subject(pid, person.region_code, person.positions)
+            key = (category, year, mode)
+            totals[key] = totals.get(key, 0) + tenths
+            region_key = (person.region_code, category, year, mode)
+            acc = by_region.get(region_key)
+            if acc is None:
+                by_region[region_key] = [tenths, 1]
+            else:
+                acc[0] += tenths
+                acc[1] += 1
+        await bulk.insert_many("training_records", _RECORD_COLUMNS, records)
+        unlinked = set(by_person).difference(self.linked)
+        await bulk.insert_many(
+            "practitioner_links",
+            _LINK_COLUMNS,
+            [(new_uuid(), pid, base, "trained", now) for pid in unlinked],
+            _LINK_CONFLICT,
         )
         self.linked.update(unlinked)
-        await aggregates.apply_changes(
-            self.session, self.ctx, subjects, changes, bulk=bulk, before=before
+        await aggregates.apply_deltas(
+            self.session, self.ctx, subjects, deltas, bulk=bulk, before=before, rules=self.rules
         )
         self.counts.accepted += len(records)
         if len(subjects) > 4 * CHUNK_ROWS:
             subjects.clear()
 
     async def _write_errors(self, errors: list[rosters.RowError]) -> None:
-        await self.bulk.executemany(
-            self._insert_errors,
+        await self.bulk.insert_many(
+            "training_import_errors",
+            _ERROR_COLUMNS,
             [(self.native_import, e.line, e.code, redact(e.detail)[:300]) for e in errors],
         )
 

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from workforce.rules.engine import HoursError, parse_hours
 from workforce.security import idnumber
@@ -203,8 +203,7 @@ def column_indexes(header: Sequence[Cell]) -> tuple[int, ...]:
     return tuple(found[column] for column in COLUMNS)
 
 
-@dataclass(frozen=True, slots=True)
-class RawRow:
+class RawRow(NamedTuple):
     """A data row: its line number and the six cells in :data:`COLUMNS` order."""
 
     line: int
@@ -241,20 +240,25 @@ class RowSource:
 
     def _csv_rows(self) -> Iterator[RawRow]:
         encoding = self.encoding or "utf-8"
+        new_row = tuple.__new__
         with self.path.open("rb") as raw:
             self._raw = raw
             text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
             reader = csv.reader(text)
             try:
                 indexes = self._csv_header(reader)
+                pick = operator.itemgetter(*indexes)
+                need = max(indexes) + 1
                 for row in reader:
-                    if not any(cell.strip() for cell in row):
+                    # Blank rows (every cell blank) are skipped; the first cell usually tells.
+                    if not (row and row[0].strip()) and not any(cell.strip() for cell in row):
                         continue
-                    width = len(row)
-                    yield RawRow(
-                        reader.line_num,
-                        tuple(row[i] if i < width else "" for i in indexes),
-                    )
+                    if len(row) >= need:
+                        cells = pick(row)
+                    else:
+                        width = len(row)
+                        cells = tuple(row[i] if i < width else "" for i in indexes)
+                    yield new_row(RawRow, (reader.line_num, cells))
             except csv.Error as exc:
                 raise FileRefused(
                     MALFORMED_FILE, f"malformed CSV: {exc}", reader.line_num
@@ -387,6 +391,13 @@ class Validator:
     def __post_init__(self) -> None:
         self._in_force: dict[dt.date, AccreditationInfo | None] = {}
         self._births: dict[str, bool] = {}
+        # Rosters repeat people, hours and days: what a cell already proved is remembered
+        # (text cells only, bounded). Only valid values are cached; see prepare().
+        self._ids: dict[str, tuple[str, bytes]] = {}
+        self._hours: dict[str, int] = {}
+        self._days: dict[str, tuple[dt.date, AccreditationInfo | None]] = {}
+        # _prepare() strips the course cell: only codes equal to their stripped form match raw.
+        self._courses = {code: c for code, c in self.courses.items() if code == code.strip()}
 
     def id_number(self, cell: Cell) -> str:
         """A valid, normalized ID number (GB 11643), or :class:`RowRefused`.
@@ -430,14 +441,45 @@ class Validator:
         return self._in_force[day]
 
     def prepare(self, rows: Sequence[RawRow]) -> list[Prepared | RowError]:
-        """Validate rows; each becomes a :class:`Prepared` or the first :class:`RowError`."""
+        """Validate rows; each becomes a :class:`Prepared` or the first :class:`RowError`.
+
+        A row whose cells are all known-good text (the same ID number, hours and date seen
+        before, a known course) passes on dictionary lookups; any other row goes through
+        :meth:`_prepare`, the complete checks in their documented order, which also remembers
+        what it proved. Both accept exactly the same rows (tested).
+        """
         out: list[Prepared | RowError] = []
+        append = out.append
+        ids, hours, days, courses = self._ids, self._hours, self._days, self._courses
+        ref_ok = _REF_RE.fullmatch
         for row in rows:
-            ref = _text(row.cells[5]).strip()
+            raw_id, raw_name, raw_course, raw_hours, raw_day, raw_ref = row[1]
+            ref = (raw_ref if type(raw_ref) is str else _text(raw_ref)).strip()
+            known_id = ids.get(raw_id) if type(raw_id) is str else None
+            if known_id is not None and type(raw_name) is str:
+                name = raw_name.strip()
+                tenths = hours.get(raw_hours) if type(raw_hours) is str else None
+                day = days.get(raw_day) if type(raw_day) is str else None
+                course = courses.get(raw_course) if type(raw_course) is str else None
+                if (
+                    name
+                    and len(name) <= _MAX_NAME
+                    and tenths is not None
+                    and day is not None
+                    and ref_ok(ref)
+                    and course is not None
+                    and day[1] is not None
+                    and course.category in day[1].categories
+                    and tenths <= course.hours_tenths
+                ):
+                    append(
+                        Prepared(row[0], known_id[1], known_id[0], name, course, tenths, day[0], ref)
+                    )
+                    continue
             try:
-                out.append(self._prepare(row, ref))
+                append(self._prepare(row, ref))
             except RowRefused as exc:
-                out.append(RowError(row.line, exc.code, exc.detail, ref or None))
+                append(RowError(row[0], exc.code, exc.detail, ref or None))
         return out
 
     def _prepare(self, row: RawRow, ref: str) -> Prepared:
@@ -450,6 +492,14 @@ class Validator:
         day = _date(raw_day)
         if day > self.today:
             raise RowRefused(COMPLETED_IN_FUTURE, "completed_on is in the future")
+        # The cells proved valid so far are remembered for prepare()'s fast path.
+        if type(raw_hours) is str:
+            _remember(self._hours, raw_hours, tenths, _SMALL_CACHE)
+        if type(raw_day) is str:
+            _remember(self._days, raw_day, (day, self.accreditation_on(day)), _SMALL_CACHE)
+        subject_key = self.vault.subject_key(number)
+        if type(raw_id) is str:
+            _remember(self._ids, raw_id, (number, subject_key), _ID_CACHE)
         if not _REF_RE.fullmatch(ref):
             raise RowRefused(
                 INVALID_EXTERNAL_REF, "external_ref must be 1 to 100 printable ASCII characters"
@@ -473,7 +523,7 @@ class Validator:
             raise RowRefused(HOURS_EXCEED_COURSE, "hours exceed the course's hours")
         return Prepared(
             line=row.line,
-            subject_key=self.vault.subject_key(number),
+            subject_key=subject_key,
             id_number=number,
             name=name,
             course=course,
@@ -481,6 +531,17 @@ class Validator:
             day=day,
             ref=ref,
         )
+
+
+_ID_CACHE: Final = 50_000
+"""ID numbers remembered per import (≈ 250 bytes each): rosters list a person several times."""
+_SMALL_CACHE: Final = 10_000
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
 
 
 def _text(cell: Cell) -> str:

@@ -227,3 +227,29 @@ def test_xlsx_rows(tmp_path: Path) -> None:
     assert isinstance(prepared[0], rosters.RowError) and prepared[0].code == "invalid_id_number"
     assert "text" in prepared[0].detail
     assert isinstance(prepared[1], rosters.RowError) and prepared[1].code == "invalid_external_ref"
+
+
+ROW_CELLS = st.tuples(
+    st.sampled_from(["110101199001011237", " 110101199001011237", "110101199001011234", "x", ""]),
+    st.sampled_from(["王芳", " 王芳 ", "", "李" * 51]),
+    st.sampled_from(["SK", " SK", "ETH", "NOPE", "SK "]),
+    st.sampled_from(["2", "2.5", "0", "9", "abc", "8.0", "2.55"]),
+    st.sampled_from(["2025-03-01", "2019-12-31", "2031-01-01", "2026-11-24", "bad", "2025/3/1"]),
+    st.sampled_from(["R1", " R2 ", "", "空"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ROW_CELLS, min_size=1, max_size=30))
+def test_remembered_cells_give_the_same_verdicts(rows: list[tuple[str, ...]]) -> None:
+    """prepare()'s fast path (cells seen before) accepts and refuses exactly as _prepare."""
+    eth = rosters.CourseInfo(uuid.uuid4(), "ETH", "ethics", "online", 80)
+    padded = rosters.CourseInfo(uuid.uuid4(), "SK ", "skills", "online", 10)
+    courses = {"SK": COURSE, "ETH": eth, "SK ": padded}
+    raw = [rosters.RawRow(i + 2, cells) for i, cells in enumerate(rows)]
+    warm = validator(courses=courses)
+    first = warm.prepare(raw)
+    second = warm.prepare(raw)  # every valid cell is now remembered
+    for row, a, b in zip(raw, first, second, strict=True):
+        alone = validator(courses=courses).prepare([row])[0]
+        assert a == alone == b, row
