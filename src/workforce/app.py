@@ -38,6 +38,7 @@ from workforce import __version__
 from workforce.context import AppContext
 from workforce.db import make_engine
 from workforce.errors import DomainError, Reason, UnsupportedMediaType
+from workforce.hiring.gate import AdmissionGate
 from workforce.hiring.scheduler import hiring_lifespan
 from workforce.redact import install_log_redaction, redact
 from workforce.routes import API_HANDLERS, ROOT_HANDLERS
@@ -207,8 +208,10 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     install_log_redaction()
 
     engine = make_engine(settings.effective_database_url)
+    gate = AdmissionGate.for_settings(settings, engine)
 
     async def dispose_engine() -> None:
+        await gate.close()
         await engine.dispose()
 
     alchemy = SQLAlchemyAsyncConfig(
@@ -256,7 +259,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         on_shutdown=[dispose_engine],
         lifespan=[hiring_lifespan],
         before_request=check_content_type,
-        state=State({"ctx": ctx, "settings": settings}),
+        state=State({"ctx": ctx, "settings": settings, "gate": gate}),
         openapi_config=OpenAPIConfig(
             title="托育从业人员培训、认证与信用登记系统 API",
             version=__version__,

@@ -27,6 +27,9 @@ NAMING_CONVENTION = {
 
 _BEGIN_OPTION = "workforce_begin"
 
+WRITE_OPTIONS: dict[str, Any] = {_BEGIN_OPTION: "IMMEDIATE"}
+"""Execution options of a connection whose transactions write (``BEGIN IMMEDIATE`` on SQLite)."""
+
 
 class Base(DeclarativeBase):
     """Declarative base of every model; one metadata with a naming convention."""
@@ -97,4 +100,4 @@ async def begin_write(session: AsyncSession) -> None:
     """
     if session.in_transaction():
         return
-    await session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
+    await session.connection(execution_options=WRITE_OPTIONS)

@@ -137,11 +137,23 @@ def normalize_serial(raw: str) -> str | None:
 
 def status_of(cert: Certificate, today: date) -> CertStatus:
     """Current status: revoked, else suspended, else expired after ``valid_until``, else valid."""
-    if cert.revoked_at is not None:
+    return cert_status(
+        revoked=cert.revoked_at is not None,
+        suspended=cert.suspended_at is not None,
+        valid_until=cert.valid_until,
+        today=today,
+    )
+
+
+def cert_status(
+    *, revoked: bool, suspended: bool, valid_until: date | None, today: date
+) -> CertStatus:
+    """:func:`status_of` from the bare facts (for readers that do not load ``Certificate`` rows)."""
+    if revoked:
         return "revoked"
-    if cert.suspended_at is not None:
+    if suspended:
         return "suspended"
-    if cert.valid_until is not None and today > cert.valid_until:
+    if valid_until is not None and today > valid_until:
         return "expired"
     return "valid"
 

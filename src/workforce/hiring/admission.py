@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import select
 
 from workforce import regions
-from workforce.audit.service import record_access
+from workforce.audit.service import access_values, record_access
 from workforce.certificates.credential import sign_jws, verify_jws
+from workforce.certificates.service import cert_status
 from workforce.db import begin_write, new_id, utcnow
 from workforce.errors import Invalid, NotFound, Reason
 from workforce.hiring import sources
@@ -47,6 +48,7 @@ from workforce.policy.catalog import (
     CERTIFICATE_REVOKED,
     CERTIFICATE_SUSPENDED,
     NO_VALID_CERTIFICATE,
+    HeldCert,
     Position,
     UnknownPositionError,
     evaluate_position,
@@ -57,11 +59,13 @@ from workforce.security.idnumber import today_in_china
 
 if TYPE_CHECKING:
     import uuid
+    from collections.abc import Sequence
     from datetime import date, datetime
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from workforce.context import AppContext
+    from workforce.hiring.gate import AdmissionGate, Facts
     from workforce.security.principal import Principal
 
 RECEIPT_TYP: Final = "admission-receipt+jwt"
@@ -148,6 +152,34 @@ class Evaluation:
         return not self.codes
 
 
+def decide(
+    position: Position,
+    *,
+    registered: bool,
+    banned: bool,
+    held: Sequence[HeldCert],
+    joint_punishment: bool,
+) -> Evaluation:
+    """The decision from the facts, in the fixed order of the reason codes (pure).
+
+    ``held`` is ignored for a person who is not registered (no certificate can be on record).
+    """
+    codes: list[str] = []
+    if not registered:
+        codes.append(NOT_REGISTERED)
+    if banned:
+        codes.append(BANNED)
+    cert_code: str | None = None
+    if registered and position.requires_any_certificate:
+        found = evaluate_position(position, held)
+        if found:
+            cert_code = found[0].code
+            codes.append(cert_code)
+    if joint_punishment:
+        codes.append(CREDIT_JOINT_PUNISHMENT)
+    return Evaluation(codes=tuple(codes), certificate_code=cert_code, banned=banned)
+
+
 async def evaluate(
     session: AsyncSession,
     ctx: AppContext,
@@ -162,10 +194,8 @@ async def evaluate(
     ``id_number`` is the normalized number (the ledger is keyed by it; a person who is not
     registered may still be banned).  No receipt, no storage: re-checks use this directly.
     """
-    codes: list[str] = []
     joint_punishment = False
     if person is None:
-        codes.append(NOT_REGISTERED)
         banned = await sources.is_banned(session, ctx, id_number, today)
     else:
         # The credit grade reads the ledger too: take the ban status from it (one lookup).
@@ -176,18 +206,16 @@ async def evaluate(
             if standing.banned is not None
             else await sources.is_banned(session, ctx, id_number, today)
         )
-    if banned:
-        codes.append(BANNED)
-    cert_code: str | None = None
+    held: list[HeldCert] = []
     if person is not None and position.requires_any_certificate:
         held = await sources.held_certificates(session, person.id, today)
-        found = evaluate_position(position, held)
-        if found:
-            cert_code = found[0].code
-            codes.append(cert_code)
-    if joint_punishment:
-        codes.append(CREDIT_JOINT_PUNISHMENT)
-    return Evaluation(codes=tuple(codes), certificate_code=cert_code, banned=banned)
+    return decide(
+        position,
+        registered=person is not None,
+        banned=banned,
+        held=held,
+        joint_punishment=joint_punishment,
+    )
 
 
 # --------------------------------------------------------------------------- receipts
@@ -344,34 +372,19 @@ async def _find_person(session: AsyncSession, ctx: AppContext, number: str) -> P
     return found
 
 
-async def run_check(
-    session: AsyncSession,
+def _signed_row(
     ctx: AppContext,
     actor: Principal,
     *,
-    raw_id_number: str,
-    position_code: str,
-    route: str,
-    purpose: str = "check",
-) -> CheckOutcome:
-    """Evaluate, sign and store one admission check.
-
-    ``purpose="hire"`` runs everything in the caller's write transaction (the hire depends on
-    the decision).  A plain check reads first and takes the write lock only to store its rows
-    (see :func:`_store_alone`).  The checkpoint is read before the ledger status, so the status
-    reflects at least everything the checkpoint covers.
-    """
-    number = normalize_id_number(raw_id_number)
-    position = position_of(ctx, position_code)
-    if purpose == "hire":
-        await begin_write(session)
-    checkpoint = await sources.latest_checkpoint(session, ctx)
-    person = await _find_person(session, ctx, number)
-    checked_at = utcnow()
-    today = today_in_china()
-    evaluation = await evaluate(
-        session, ctx, person=person, id_number=number, position=position, today=today
-    )
+    number: str,
+    position: Position,
+    person_id: uuid.UUID | None,
+    evaluation: Evaluation,
+    checkpoint: sources.CheckpointRef,
+    checked_at: datetime,
+    purpose: str,
+) -> AdmissionCheck:
+    """The check row of a decision, with its signed receipt (not yet stored)."""
     check_id = new_id()
     commitment = commit_subject(subject_salt(ctx, check_id), number)
     decision = "admitted" if evaluation.admitted else "denied"
@@ -388,14 +401,13 @@ async def run_check(
         commitment=commitment,
     )
     key = ctx.keyring.current
-    receipt = sign_jws(claims, key.private, key.kid, RECEIPT_TYP)
-    row = AdmissionCheck(
+    return AdmissionCheck(
         id=check_id,
         created_at=checked_at,
         org_id=actor.org_id,
         region_code=actor.region or regions.NATIONAL,
         client_id=actor.client_id,
-        practitioner_id=person.id if person else None,
+        practitioner_id=person_id,
         subject_commitment=commitment,
         position=position.code,
         decision=decision,
@@ -405,7 +417,49 @@ async def run_check(
         purpose=purpose,
         checkpoint_size=checkpoint.size,
         checkpoint_root=checkpoint.root_hash,
-        receipt=receipt,
+        receipt=sign_jws(claims, key.private, key.kid, RECEIPT_TYP),
+    )
+
+
+async def run_check(
+    session: AsyncSession,
+    ctx: AppContext,
+    actor: Principal,
+    *,
+    raw_id_number: str,
+    position_code: str,
+    route: str,
+    purpose: str = "check",
+) -> CheckOutcome:
+    """Evaluate, sign and store one admission check through the ORM.
+
+    ``purpose="hire"`` runs everything in the caller's write transaction (the hire depends on
+    the decision).  A plain check reads first and takes the write lock only to store its rows
+    (see :func:`_store_alone`); ``POST /admission-checks`` normally takes
+    :func:`run_fast_check` instead.  The checkpoint is read before the ledger status, so the
+    status reflects at least everything the checkpoint covers.
+    """
+    number = normalize_id_number(raw_id_number)
+    position = position_of(ctx, position_code)
+    if purpose == "hire":
+        await begin_write(session)
+    checkpoint = await sources.latest_checkpoint(session, ctx)
+    person = await _find_person(session, ctx, number)
+    checked_at = utcnow()
+    today = today_in_china()
+    evaluation = await evaluate(
+        session, ctx, person=person, id_number=number, position=position, today=today
+    )
+    row = _signed_row(
+        ctx,
+        actor,
+        number=number,
+        position=position,
+        person_id=person.id if person else None,
+        evaluation=evaluation,
+        checkpoint=checkpoint,
+        checked_at=checked_at,
+        purpose=purpose,
     )
     if purpose == "hire":
         _add_check(session, actor, row, route)
@@ -413,6 +467,95 @@ async def run_check(
     else:
         await _store_alone(session, actor, row, route)
     return CheckOutcome(row=row, person=person, evaluation=evaluation, position=position)
+
+
+def evaluate_facts(facts: Facts, position: Position, today: date) -> Evaluation:
+    """The decision from a snapshot read (:mod:`workforce.hiring.gate`) of a person without
+    credit events; the same rules as :func:`evaluate`.
+    """
+    if facts.has_credit_events:  # pragma: no cover - callers route these to the ORM path
+        msg = "a person with credit events is evaluated by evaluate()"
+        raise ValueError(msg)
+    banned = sources.ban_in_force(facts.leaves, today)
+    joint_punishment = False
+    if facts.person_id is not None:
+        standing = sources.credit_standing_without_events(banned, today)
+        joint_punishment = standing.joint_punishment
+    held = [
+        HeldCert(
+            cert_type=c.cert_type,
+            level=c.level,
+            status=cert_status(
+                revoked=c.revoked, suspended=c.suspended, valid_until=c.valid_until, today=today
+            ),
+        )
+        for c in facts.certificates
+    ]
+    return decide(
+        position,
+        registered=facts.person_id is not None,
+        banned=banned,
+        held=held,
+        joint_punishment=joint_punishment,
+    )
+
+
+_COLUMNS: Final = tuple(c.key for c in AdmissionCheck.__table__.columns)
+
+
+async def run_fast_check(
+    gate: AdmissionGate,
+    ctx: AppContext,
+    actor: Principal,
+    *,
+    raw_id_number: str,
+    position_code: str,
+    route: str,
+) -> AdmissionCheck | None:
+    """A plain check by the gate's hot path: one snapshot read, a group-committed write.
+
+    Returns the stored row, or None when the person has credit events (then use
+    :func:`run_check`, whose credit grade reads their appeal steps and corrections).
+    """
+    if gate.reader is None:
+        return None
+    number = normalize_id_number(raw_id_number)
+    position = position_of(ctx, position_code)
+    facts = await gate.reader.read(ctx.vault.subject_key(number), _ledger_index(ctx, number))
+    if facts.has_credit_events:
+        return None
+    checked_at = utcnow()
+    evaluation = evaluate_facts(facts, position, today_in_china())
+    row = _signed_row(
+        ctx,
+        actor,
+        number=number,
+        position=position,
+        person_id=facts.person_id,
+        evaluation=evaluation,
+        checkpoint=sources.checkpoint_ref(
+            ctx, facts.checkpoint_size, facts.checkpoint_root, facts.checkpoint_note
+        ),
+        checked_at=checked_at,
+        purpose="check",
+    )
+    await gate.writer.store(
+        {key: getattr(row, key) for key in _COLUMNS},
+        access_values(
+            actor,
+            action="admission_check",
+            route=route,
+            practitioner_id=row.practitioner_id,
+            outcome=row.decision,
+        ),
+    )
+    return row
+
+
+def _ledger_index(ctx: AppContext, number: str) -> bytes:
+    from workforce.ledger.service import subject_index  # noqa: PLC0415 - on first use: no import cycles
+
+    return subject_index(ctx, number)
 
 
 def to_result(ctx: AppContext, row: AdmissionCheck) -> AdmissionCheckResult:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import uuid
+    from collections.abc import Iterable
     from datetime import date
 
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +65,27 @@ async def latest_checkpoint(session: AsyncSession, ctx: AppContext) -> Checkpoin
         size=int(checkpoint.size),
         root_hash=bytes(checkpoint.root_hash),
     )
+
+
+def checkpoint_ref(
+    ctx: AppContext, size: int, root_hash: bytes | None, note: str | None
+) -> CheckpointRef:
+    """:func:`latest_checkpoint` from a checkpoint row's columns (``root_hash`` None: no row)."""
+    if root_hash is None or note is None:
+        from workforce.ledger.merkle import empty_root  # noqa: PLC0415 - on first use
+
+        return CheckpointRef(
+            origin=ctx.settings.ledger_origin, size=0, root_hash=bytes(empty_root())
+        )
+    return CheckpointRef(origin=note.split("\n", 1)[0], size=size, root_hash=root_hash)
+
+
+def ban_in_force(leaves: Iterable[bytes], today: date) -> bool:
+    """Whether the ledger entries about a person (leaf bytes, in order) bar them on ``today``."""
+    from workforce.ledger.entry import fold_status, parse_entry  # noqa: PLC0415 - on first use
+
+    entries = [parse_entry(leaf) for leaf in leaves]
+    return bool(entries) and bool(fold_status(entries, today).banned)
 
 
 async def held_certificates(
@@ -118,7 +140,21 @@ async def credit_standing(
     """
     from workforce.credit.service import practitioner_grade  # noqa: PLC0415 - on first use: no import cycles
 
-    grade = await practitioner_grade(session, ctx, practitioner_id, on)
+    return _standing(await practitioner_grade(session, ctx, practitioner_id, on))
+
+
+def credit_standing_without_events(banned: bool, on: date) -> CreditStanding:
+    """:func:`credit_standing` of a practitioner who has no credit event at all (pure)."""
+    from workforce.credit import grading  # noqa: PLC0415 - on first use: no import cycles
+
+    return _standing(
+        grading.evaluate(
+            (), grading.default_grade_rules(), grading.default_event_types(), on, banned=banned
+        )
+    )
+
+
+def _standing(grade: Any) -> CreditStanding:
     decided_by = getattr(grade, "decided_by", None)
     banned = getattr(grade, "banned", None)
     return CreditStanding(

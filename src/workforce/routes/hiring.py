@@ -18,6 +18,7 @@ from workforce.audit.service import record_access
 from workforce.context import AppContext
 from workforce.db import begin_write
 from workforce.hiring import admission, alerts, employment, webhooks
+from workforce.hiring.gate import AdmissionGate
 from workforce.hiring.models import Alert as AlertRow
 from workforce.hiring.schemas import (
     AdmissionCheckCreate,
@@ -73,21 +74,42 @@ class AdmissionCheckController(Controller):
         self,
         *,
         data: JSONBody[AdmissionCheckCreate],
-        db_session: NamedDependency[AsyncSession],
         ctx: NamedDependency[AppContext],
         principal: NamedDependency[Principal],
         request: Request[Any, Any, Any],
     ) -> AdmissionCheckResult:
-        """Admitted or denied, with stable reason codes and a signed receipt (stored, logged)."""
-        outcome = await admission.run_check(
-            db_session,
+        """Admitted or denied, with stable reason codes and a signed receipt (stored, logged).
+
+        The hot path (``workforce.hiring.gate``) reads one snapshot and group-commits the rows;
+        a person with credit events goes through the ORM path in a unit of work of its own.
+        """
+        gate: AdmissionGate = request.app.state["gate"]
+        route = route_of(request)
+        row = await admission.run_fast_check(
+            gate,
             ctx,
             principal,
             raw_id_number=data.id_number,
             position_code=data.position,
-            route=route_of(request),
+            route=route,
         )
-        return admission.to_result(ctx, outcome.row)
+        if row is None:
+            async with gate.sessions() as session:
+                try:
+                    outcome = await admission.run_check(
+                        session,
+                        ctx,
+                        principal,
+                        raw_id_number=data.id_number,
+                        position_code=data.position,
+                        route=route,
+                    )
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    raise
+            row = outcome.row
+        return admission.to_result(ctx, row)
 
     @get(
         "/{check_id:uuid}",

@@ -1,0 +1,378 @@
+"""The admission gate's hot path: one snapshot read without the ORM, group-committed writes.
+
+``POST /api/v1/admission-checks`` is the request institutions make most, and each answer must be
+read from one consistent state of the registry and stored before it is returned.  Through the
+ORM a check cost seven statements, each paying the session, the greenlet bridge and (on SQLite)
+a hand-off to aiosqlite's thread, which is far more than the database work they did.  This
+module does the same work with two tools:
+
+* :class:`SqliteReader` / :class:`PostgresReader` read every fact a decision needs in one
+  snapshot, straight from the driver: the latest signed ledger checkpoint, the person (by keyed
+  hash), the ledger entries about the ID number, whether the person has any credit event, and
+  their certificates.  SQLite point reads take tens of microseconds, so they run on the event
+  loop's thread inside one read transaction (WAL: readers never wait for the writer); the
+  PostgreSQL reader sends one statement through its own small ``asyncpg`` pool.
+* :class:`GroupCommit` stores the rows of every check waiting at that moment (the insert-only
+  check row and its access-log row) in one write transaction, and only then lets each request
+  answer: the same guarantee as a commit per request (nothing is answered that is not kept), with
+  one commit per batch instead of one per check.
+
+The decision itself is made by the same pure functions as the ORM path
+(:func:`workforce.hiring.admission.decide`, the ledger's ``fold_status``, the credit grading,
+``cert_status``); ``tests/api/test_admission_fast_path.py`` checks that both paths agree.  A
+person with credit events is evaluated by the ORM path (their grade needs the events' appeal
+steps and corrections); everyone else, the great majority, takes this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import sqlite3
+import uuid
+from datetime import date
+from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
+from sqlalchemy import insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from workforce.audit.models import AccessLog
+from workforce.db import WRITE_OPTIONS
+from workforce.hiring.models import AdmissionCheck
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from workforce.settings import Settings
+
+__all__ = [
+    "AdmissionGate",
+    "CertFacts",
+    "Facts",
+    "GroupCommit",
+    "PostgresReader",
+    "SqliteReader",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH: Final = 256
+"""At most this many checks are stored in one transaction."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CertFacts:
+    """What a decision needs of one certificate."""
+
+    cert_type: str
+    level: str | None
+    revoked: bool
+    suspended: bool
+    valid_until: date | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything an admission decision reads, from one snapshot."""
+
+    checkpoint_size: int
+    checkpoint_root: bytes | None
+    """None before the first ledger entry (the empty tree)."""
+    checkpoint_note: str | None
+    person_id: uuid.UUID | None
+    leaves: tuple[bytes, ...]
+    """The ledger entries about the ID number, in order."""
+    has_credit_events: bool
+    certificates: tuple[CertFacts, ...]
+
+
+# --------------------------------------------------------------------------- SQLite
+
+_SQLITE_CHECKPOINT: Final = (
+    "SELECT size, root_hash, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"
+)
+_SQLITE_PERSON: Final = "SELECT id FROM practitioners WHERE subject_key = ?"
+_SQLITE_LEAVES: Final = (
+    "SELECT e.leaf FROM ledger_subjects s JOIN ledger_entries e ON e.seq = s.seq"
+    " WHERE s.subject_key = ? AND s.field = 'subject' ORDER BY s.seq"
+)
+_SQLITE_CREDIT: Final = "SELECT EXISTS (SELECT 1 FROM credit_events WHERE practitioner_id = ?)"
+_SQLITE_CERTS: Final = (
+    "SELECT cert_type, level, revoked_at IS NOT NULL, suspended_at IS NOT NULL, valid_until"
+    " FROM certificates WHERE practitioner_id = ? ORDER BY id"
+)
+
+
+class SqliteReader:
+    """Snapshot reads on the embedded database, on the event loop's thread.
+
+    One connection per reader (one reader per server process), ``query_only``: it cannot write
+    even by mistake.  Each read is one ``BEGIN`` … ``COMMIT`` read transaction, so its five
+    point lookups see one state of the database.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
+            self._conn = conn
+        return self._conn
+
+    async def read(self, subject_key: bytes, ledger_key: bytes) -> Facts:
+        """The facts about one person (see :class:`Facts`)."""
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            checkpoint = conn.execute(_SQLITE_CHECKPOINT).fetchone()
+            person = conn.execute(_SQLITE_PERSON, (subject_key,)).fetchone()
+            leaves = tuple(bytes(r[0]) for r in conn.execute(_SQLITE_LEAVES, (ledger_key,)))
+            has_credit = False
+            certs: tuple[CertFacts, ...] = ()
+            person_id = None
+            if person is not None:
+                person_id = uuid.UUID(hex=person[0])
+                has_credit = bool(conn.execute(_SQLITE_CREDIT, (person[0],)).fetchone()[0])
+                certs = tuple(
+                    CertFacts(
+                        cert_type=r[0],
+                        level=r[1],
+                        revoked=bool(r[2]),
+                        suspended=bool(r[3]),
+                        valid_until=None if r[4] is None else date.fromisoformat(r[4]),
+                    )
+                    for r in conn.execute(_SQLITE_CERTS, (person[0],))
+                )
+        finally:
+            conn.execute("COMMIT")
+        return Facts(
+            checkpoint_size=0 if checkpoint is None else int(checkpoint[0]),
+            checkpoint_root=None if checkpoint is None else bytes(checkpoint[1]),
+            checkpoint_note=None if checkpoint is None else checkpoint[2],
+            person_id=person_id,
+            leaves=leaves,
+            has_credit_events=has_credit,
+            certificates=certs,
+        )
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+_PG_FACTS: Final = """
+SELECT cp.size, cp.root_hash, cp.note, p.id,
+  ARRAY(
+    SELECT e.leaf FROM ledger_subjects s JOIN ledger_entries e ON e.seq = s.seq
+    WHERE s.subject_key = $2 AND s.field = 'subject' ORDER BY s.seq
+  ) AS leaves,
+  p.id IS NOT NULL AND EXISTS (SELECT 1 FROM credit_events ce WHERE ce.practitioner_id = p.id)
+    AS has_credit,
+  COALESCE((
+    SELECT json_agg(json_build_array(
+      c.cert_type, c.level, c.revoked_at IS NOT NULL, c.suspended_at IS NOT NULL, c.valid_until
+    ) ORDER BY c.id)
+    FROM certificates c WHERE c.practitioner_id = p.id
+  ), '[]') AS certs
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+  SELECT size, root_hash, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1
+) AS cp ON true
+LEFT JOIN practitioners p ON p.subject_key = $1
+"""
+
+_CertRow = tuple[str, str | None, bool, bool, date | None]
+_decode_certs: Final = msgspec.json.Decoder(list[_CertRow])
+
+
+class PostgresReader:
+    """One statement (one snapshot, one round trip) per read, on a small ``asyncpg`` pool.
+
+    A pool belongs to the event loop that opened it; a server process has one loop, tests may
+    drive the same application from several.
+    """
+
+    def __init__(self, dsn: str, *, max_size: int = 4) -> None:
+        self._dsn = dsn
+        self._max_size = max_size
+        self._pools: dict[asyncio.AbstractEventLoop, Any] = {}
+
+    async def _acquire_pool(self) -> Any:
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            import asyncpg  # noqa: PLC0415 - only deployments on PostgreSQL need it
+
+            pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._max_size)
+            if loop in self._pools:  # another request opened one meanwhile
+                await pool.close()
+                return self._pools[loop]
+            self._pools[loop] = pool
+        return pool
+
+    async def read(self, subject_key: bytes, ledger_key: bytes) -> Facts:
+        """The facts about one person (see :class:`Facts`)."""
+        pool = await self._acquire_pool()
+        row = await pool.fetchrow(_PG_FACTS, subject_key, ledger_key)
+        person_id = None if row["id"] is None else uuid.UUID(bytes=row["id"].bytes)
+        certs = tuple(CertFacts(*c) for c in _decode_certs.decode(row["certs"]))
+        return Facts(
+            checkpoint_size=0 if row["size"] is None else int(row["size"]),
+            checkpoint_root=None if row["root_hash"] is None else bytes(row["root_hash"]),
+            checkpoint_note=row["note"],
+            person_id=person_id,
+            leaves=tuple(bytes(leaf) for leaf in row["leaves"]),
+            has_credit_events=bool(row["has_credit"]),
+            certificates=certs,
+        )
+
+    async def close(self) -> None:
+        """Close this loop's pool; terminate those of loops that are gone."""
+        loop = asyncio.get_running_loop()
+        pools, self._pools = self._pools, {}
+        for owner, pool in pools.items():
+            if owner is loop:
+                await pool.close()
+            else:
+                pool.terminate()
+
+
+Reader = SqliteReader | PostgresReader
+
+
+# --------------------------------------------------------------------------- writes
+
+
+@dataclasses.dataclass(slots=True)
+class _Pending:
+    check: dict[str, Any]
+    access: dict[str, Any]
+    done: asyncio.Future[None]
+
+
+class GroupCommit:
+    """Store the rows of concurrent checks together: one write transaction per batch.
+
+    :meth:`store` returns once the transaction holding its rows has committed, and raises if
+    that transaction failed (nothing of the failed batch is kept).  While one batch is being
+    written the next one gathers, so the batch size follows the load: one row at a time when
+    idle, up to :data:`MAX_BATCH` under load.  A batch refused by a constraint is retried row by
+    row, so one bad row fails only its own request.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, max_batch: int = MAX_BATCH) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._queue: list[_Pending] = []
+        self._task: asyncio.Task[None] | None = None
+        self._checks = insert(AdmissionCheck.__table__)  # type: ignore[arg-type]
+        self._access = insert(AccessLog.__table__)  # type: ignore[arg-type]
+        self.batches = 0
+        """How many write transactions were committed (for tests and figures)."""
+
+    async def store(self, check: dict[str, Any], access: dict[str, Any]) -> None:
+        """Write one check row and its access-log row; return once they are committed."""
+        loop = asyncio.get_running_loop()
+        pending = _Pending(check, access, loop.create_future())
+        self._queue.append(pending)
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._drain())
+        # Shielded: a client that hangs up does not cancel the write of its check.
+        await asyncio.shield(pending.done)
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            try:
+                await self._write(batch)
+            except IntegrityError:
+                if len(batch) == 1:
+                    _settle(batch, error=True)
+                    continue
+                for one in batch:
+                    await self._write_settled([one])
+            except Exception:
+                _settle(batch, error=True)
+            else:
+                _settle(batch)
+
+    async def _write_settled(self, batch: list[_Pending]) -> None:
+        try:
+            await self._write(batch)
+        except Exception:
+            _settle(batch, error=True)
+        else:
+            _settle(batch)
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        async with self._engine.connect() as plain:
+            conn = await plain.execution_options(**WRITE_OPTIONS)
+            async with conn.begin():
+                await conn.execute(self._checks, [p.check for p in batch])
+                await conn.execute(self._access, [p.access for p in batch])
+        self.batches += 1
+
+    async def close(self) -> None:
+        """Wait for the rows already handed over to be written."""
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+
+
+def _settle(batch: list[_Pending], *, error: bool = False) -> None:
+    for pending in batch:
+        if pending.done.done():
+            continue
+        if error:
+            pending.done.set_exception(
+                RuntimeError("the admission check could not be stored; nothing was kept")
+            )
+        else:
+            pending.done.set_result(None)
+
+
+# --------------------------------------------------------------------------- the gate
+
+
+class AdmissionGate:
+    """The reader and the group commit of one server process (created in ``create_app``)."""
+
+    def __init__(self, reader: Reader | None, engine: AsyncEngine) -> None:
+        self.reader = reader
+        """None when the database cannot be read directly (in-memory SQLite): use the ORM path."""
+        self.writer = GroupCommit(engine)
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        """Sessions for the checks the hot path hands to the ORM path."""
+
+    @classmethod
+    def for_settings(cls, settings: Settings, engine: AsyncEngine) -> AdmissionGate:
+        """The gate for the configured database."""
+        url = make_url(settings.effective_database_url)
+        reader: Reader | None = None
+        if url.get_backend_name() == "sqlite":
+            if url.database and url.database != ":memory:":
+                reader = SqliteReader(url.database)
+        elif url.get_backend_name() == "postgresql":
+            dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            reader = PostgresReader(dsn)
+        return cls(reader, engine)
+
+    async def close(self) -> None:
+        """Finish pending writes, then close the reader."""
+        await self.writer.close()
+        if self.reader is not None:
+            await self.reader.close()

@@ -1,0 +1,333 @@
+"""The admission gate's hot path (``workforce.hiring.gate``) agrees with the ORM path.
+
+Every person below is evaluated for every position on several days, once by
+``admission.evaluate`` (the ORM path, which reads through the owning domains' services) and once
+by ``evaluate_facts`` over the gate's snapshot read; the decisions, reason codes and checkpoints
+must be identical.  Then the group commit: rows of concurrent checks share one transaction, a
+row refused by a constraint fails only its own request, and a failed batch keeps nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from tests.api.test_admission import (
+    change_certificate,
+    check,
+    codes,
+    give_certificate,
+    punish,
+    record_ban,
+)
+from tests.factories import Factory
+from workforce.audit.models import AccessLog
+from workforce.context import AppContext
+from workforce.db import make_engine, new_id, utcnow
+from workforce.hiring import admission, sources
+from workforce.hiring.gate import AdmissionGate, GroupCommit
+from workforce.hiring.models import AdmissionCheck
+from workforce.ledger.service import subject_index
+from workforce.practitioners.models import Practitioner
+from workforce.practitioners.service import find_by_id_number
+from workforce.security import idnumber
+from workforce.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> Any:
+    engine = make_engine(settings.effective_database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def gate(settings: Settings, engine: AsyncEngine) -> Any:
+    """A gate of the test's own (the app's gate belongs to the app's event loop)."""
+    gate = AdmissionGate.for_settings(settings, engine)
+    yield gate
+    await gate.close()
+
+
+def gate_of(app: Litestar) -> AdmissionGate:
+    gate: AdmissionGate = app.state["gate"]
+    return gate
+
+
+async def population(
+    client: AsyncTestClient[Litestar], factory: Factory, session: AsyncSession, ctx: AppContext
+) -> dict[str, str]:
+    """People in every state the decision distinguishes, by label -> ID number."""
+    regulator = await factory.org("regulator", region="320100")
+    inst = await factory.org("institution")
+    today = idnumber.today_in_china()
+    people: dict[str, str] = {}
+
+    async def person(label: str) -> Practitioner:
+        found, number = await factory.practitioner(by=inst, positions=["caregiver"])
+        people[label] = number
+        return found
+
+    await person("registered, nothing")
+    await give_certificate(session, ctx, regulator, await person("caregiver_post"))
+    await give_certificate(
+        session, ctx, regulator, await person("baoyushi level 4"), "baoyushi", level="4"
+    )
+    await give_certificate(session, ctx, regulator, await person("director_post"), "director_post")
+    soon = await person("expires in 30 days")
+    await give_certificate(session, ctx, regulator, soon, valid_until=today + timedelta(days=30))
+    expired = await person("expired")
+    await give_certificate(session, ctx, regulator, expired, valid_until=today - timedelta(days=1))
+    for label, action in (("revoked", "revoke"), ("suspended", "suspend")):
+        cert = await give_certificate(session, ctx, regulator, await person(label))
+        await change_certificate(session, ctx, regulator, cert.serial, action)
+    both = await person("revoked and a valid one")
+    cert = await give_certificate(session, ctx, regulator, both)
+    await change_certificate(session, ctx, regulator, cert.serial, "revoke")
+    await give_certificate(session, ctx, regulator, both, "yuyingyuan", level="4")
+
+    await give_certificate(session, ctx, regulator, await person("banned for life"))
+    await record_ban(client, regulator, people["banned for life"])
+    await person("banned for a fixed term")
+    await record_ban(client, regulator, people["banned for a fixed term"], kind="fixed_term")
+    await person("banned, then quashed")
+    recorded = await record_ban(client, regulator, people["banned, then quashed"])
+    response = await client.post(
+        f"/api/v1/bans/{recorded['entries'][0]['seq']}/correction"
+        if "entries" in recorded
+        else f"/api/v1/bans/{recorded['seq']}/correction",
+        json={"effect": "quashed", "decision_ref": "(2026)苏01刑终9号"},
+        headers=regulator.headers,
+    )
+    assert response.status_code == 201, response.text
+
+    people["not registered"] = factory.id_number()
+    people["not registered, banned"] = factory.id_number()
+    await record_ban(client, regulator, people["not registered, banned"])
+
+    punished = await person("credit joint punishment")
+    await give_certificate(session, ctx, regulator, punished)
+    await punish(client, regulator, punished.id)
+    return people
+
+
+async def test_fast_path_agrees_with_the_orm_path(
+    client: AsyncTestClient[Litestar],
+    gate: AdmissionGate,
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+) -> None:
+    people = await population(client, factory, session, ctx)
+    assert gate.reader is not None
+    today = idnumber.today_in_china()
+    days = [today, today + timedelta(days=31), today + timedelta(days=4 * 366)]
+    compared = 0
+    denied_codes: set[str] = set()
+    for label, number in people.items():
+        facts = await gate.reader.read(ctx.vault.subject_key(number), subject_index(ctx, number))
+        person = await find_by_id_number(session, ctx, number)
+        assert (facts.person_id is None) == (person is None), label
+        if person is not None:
+            assert facts.person_id == person.id, label
+        if label == "credit joint punishment":
+            # Credit events: the hot path hands the person to the ORM path.
+            assert facts.has_credit_events
+            continue
+        assert not facts.has_credit_events, label
+        for position in ctx.catalog.positions:
+            for day in days:
+                slow = await admission.evaluate(
+                    session, ctx, person=person, id_number=number, position=position, today=day
+                )
+                fast = admission.evaluate_facts(facts, position, day)
+                assert fast == slow, (label, position.code, day)
+                denied_codes.update(fast.codes)
+                compared += 1
+    assert compared == (len(people) - 1) * len(ctx.catalog.positions) * len(days)
+    # The population reaches every reason the hot path decides.
+    assert denied_codes >= {
+        "not_registered",
+        "banned",
+        "no_valid_certificate",
+        "certificate_revoked",
+        "certificate_suspended",
+        "certificate_expired",
+    }
+    # The snapshot's checkpoint is the one the ORM path signs against.
+    facts = await gate.reader.read(b"\0" * 32, b"\0" * 32)
+    assert sources.checkpoint_ref(
+        ctx, facts.checkpoint_size, facts.checkpoint_root, facts.checkpoint_note
+    ) == await sources.latest_checkpoint(session, ctx)
+    assert facts.checkpoint_size >= 4
+
+
+async def test_empty_ledger_checkpoint_matches(
+    gate: AdmissionGate, session: AsyncSession, ctx: AppContext
+) -> None:
+    assert gate.reader is not None
+    facts = await gate.reader.read(b"\0" * 32, b"\0" * 32)
+    assert facts.checkpoint_size == 0
+    assert sources.checkpoint_ref(
+        ctx, facts.checkpoint_size, facts.checkpoint_root, facts.checkpoint_note
+    ) == await sources.latest_checkpoint(session, ctx)
+
+
+async def test_http_checks_take_the_hot_path_except_with_credit_events(
+    client: AsyncTestClient[Litestar],
+    app: Litestar,
+    factory: Factory,
+    session: AsyncSession,
+    ctx: AppContext,
+) -> None:
+    regulator = await factory.org("regulator", region="320100")
+    inst = await factory.org("institution")
+    plain, plain_number = await factory.practitioner(by=inst)
+    await give_certificate(session, ctx, regulator, plain)
+    punished, punished_number = await factory.practitioner(by=inst)
+    await give_certificate(session, ctx, regulator, punished)
+    await punish(client, regulator, punished.id)
+    gate = gate_of(app)
+    before = gate.writer.batches
+    response = await check(client, inst, plain_number)
+    assert response.status_code == 201, response.text
+    assert response.json()["decision"] == "admitted"
+    assert gate.writer.batches == before + 1
+    response = await check(client, inst, punished_number)
+    assert response.status_code == 201, response.text
+    assert codes(response.json()) == ["credit_joint_punishment"]
+    assert gate.writer.batches == before + 1  # the ORM path stored this one
+    stored = {
+        r.practitioner_id: r.decision for r in (await session.scalars(select(AdmissionCheck)))
+    }
+    assert stored == {plain.id: "admitted", punished.id: "denied"}
+
+
+async def test_concurrent_checks_share_a_commit_and_all_are_kept(
+    client: AsyncTestClient[Litestar],
+    app: Litestar,
+    factory: Factory,
+    session: AsyncSession,
+) -> None:
+    inst = await factory.org("institution")
+    numbers = [factory.id_number() for _ in range(24)]
+    gate = gate_of(app)
+    before = gate.writer.batches
+    responses = await asyncio.gather(*(check(client, inst, n) for n in numbers))
+    assert [r.status_code for r in responses] == [201] * len(numbers)
+    assert all(codes(r.json()) == ["not_registered"] for r in responses)
+    ids = {uuid.UUID(r.json()["check_id"]) for r in responses}
+    stored = set((await session.scalars(select(AdmissionCheck.id))).all())
+    assert stored == ids
+    logged = await session.scalar(
+        select(func.count()).where(AccessLog.action == "admission_check")
+    )
+    assert logged == len(numbers)
+    # Fewer transactions than checks (how many depends on how the requests interleave).
+    assert gate.writer.batches - before <= len(numbers)
+
+
+# --------------------------------------------------------------------------- GroupCommit
+
+
+def _rows(org_id: uuid.UUID, n: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    out = []
+    for _ in range(n):
+        check_id = new_id()
+        out.append(
+            (
+                {
+                    "id": check_id,
+                    "created_at": utcnow(),
+                    "org_id": org_id,
+                    "region_code": "320102",
+                    "client_id": "client",
+                    "practitioner_id": None,
+                    "subject_commitment": b"\1" * 32,
+                    "position": "caregiver",
+                    "decision": "denied",
+                    "reasons": [{"code": "not_registered", "detail": "x"}],
+                    "purpose": "check",
+                    "checkpoint_size": 0,
+                    "checkpoint_root": b"\2" * 32,
+                    "receipt": "a.b.c",
+                },
+                {
+                    "org_id": org_id,
+                    "client_id": "client",
+                    "practitioner_id": None,
+                    "action": "admission_check",
+                    "route": "POST /api/v1/admission-checks",
+                    "outcome": "denied",
+                },
+            )
+        )
+    return out
+
+
+
+
+async def _count(session: AsyncSession) -> tuple[int, int]:
+    await session.rollback()
+    checks = await session.scalar(select(func.count()).select_from(AdmissionCheck))
+    logged = await session.scalar(select(func.count()).select_from(AccessLog))
+    return int(checks or 0), int(logged or 0)
+
+
+async def test_group_commit_one_transaction_for_waiting_rows(
+    engine: AsyncEngine, factory: Factory, session: AsyncSession
+) -> None:
+    inst = await factory.org("institution")
+    writer = GroupCommit(engine)
+    await asyncio.gather(*(writer.store(c, a) for c, a in _rows(inst.org.id, 20)))
+    assert writer.batches == 1
+    assert await _count(session) == (20, 20)
+    await writer.store(*_rows(inst.org.id, 1)[0])
+    assert writer.batches == 2
+    assert await _count(session) == (21, 21)
+
+
+async def test_group_commit_a_bad_row_fails_alone(
+    engine: AsyncEngine, factory: Factory, session: AsyncSession
+) -> None:
+    inst = await factory.org("institution")
+    rows = _rows(inst.org.id, 5)
+    rows[2][0]["org_id"] = uuid.uuid4()  # no such organisation: the foreign key refuses it
+    writer = GroupCommit(engine)
+    results = await asyncio.gather(*(writer.store(c, a) for c, a in rows), return_exceptions=True)
+    failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
+    assert failed == [2]
+    assert await _count(session) == (4, 4)
+
+
+async def test_group_commit_failed_batch_keeps_nothing(
+    engine: AsyncEngine, factory: Factory, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inst = await factory.org("institution")
+    writer = GroupCommit(engine)
+    # The access-log insert fails after the check rows were written in the same transaction.
+    monkeypatch.setattr(writer, "_access", text("INSERT INTO no_such_table VALUES (1)"))
+    results = await asyncio.gather(
+        *(writer.store(c, a) for c, a in _rows(inst.org.id, 6)), return_exceptions=True
+    )
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert "nothing was kept" in str(results[0])
+    assert await _count(session) == (0, 0)
+    assert writer.batches == 0
+
+
+async def test_in_memory_database_uses_the_orm_path(engine: AsyncEngine) -> None:
+    settings = Settings(database_url="sqlite+aiosqlite:///:memory:", environment="test")
+    gate = AdmissionGate.for_settings(settings, engine)
+    assert gate.reader is None
+    await gate.close()
