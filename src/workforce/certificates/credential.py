@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -632,10 +633,22 @@ def sign_vc_jwt(
 def sign_jws(payload: Mapping[str, Any], private_key: Ed25519PrivateKey, kid: str, typ: str) -> str:
     """Sign any JSON object as a compact JWS/JWT (EdDSA) with the given ``typ`` and ``kid``.
 
-    Used for other signed artefacts such as admission and ban-check receipts.
+    Used for other signed artefacts such as admission and ban-check receipts.  The values must
+    be JSON-native (numbers for ``iat``/``exp``).  The JWS is assembled directly (RFC 7515
+    §7.1): the protected header of a (kid, typ) pair is encoded once, the payload is compact
+    JSON, and the Ed25519 signature covers ``header.payload`` as ASCII.
     """
-    headers = {"typ": typ, "kid": kid}
-    return jwt.encode(dict(payload), private_key, algorithm=JWS_ALG, headers=headers)
+    signing_input = f"{_protected_header(kid, typ)}.{b64url_encode(_ENCODE(payload))}"
+    signature = private_key.sign(signing_input.encode("ascii"))
+    return f"{signing_input}.{b64url_encode(signature)}"
+
+
+_ENCODE: Final = msgspec.json.Encoder().encode
+
+
+@functools.lru_cache(maxsize=64)
+def _protected_header(kid: str, typ: str) -> str:
+    return b64url_encode(_ENCODE({"alg": JWS_ALG, "kid": kid, "typ": typ}))
 
 
 # --- verifying -------------------------------------------------------------------------------

@@ -372,7 +372,7 @@ async def _find_person(session: AsyncSession, ctx: AppContext, number: str) -> P
     return found
 
 
-def _signed_row(
+def _signed_values(
     ctx: AppContext,
     actor: Principal,
     *,
@@ -383,8 +383,8 @@ def _signed_row(
     checkpoint: sources.CheckpointRef,
     checked_at: datetime,
     purpose: str,
-) -> AdmissionCheck:
-    """The check row of a decision, with its signed receipt (not yet stored)."""
+) -> dict[str, Any]:
+    """The check row's columns for a decision, with its signed receipt (not yet stored)."""
     check_id = new_id()
     commitment = commit_subject(subject_salt(ctx, check_id), number)
     decision = "admitted" if evaluation.admitted else "denied"
@@ -401,7 +401,7 @@ def _signed_row(
         commitment=commitment,
     )
     key = ctx.keyring.current
-    return AdmissionCheck(
+    return dict(
         id=check_id,
         created_at=checked_at,
         org_id=actor.org_id,
@@ -450,16 +450,18 @@ async def run_check(
     evaluation = await evaluate(
         session, ctx, person=person, id_number=number, position=position, today=today
     )
-    row = _signed_row(
-        ctx,
-        actor,
-        number=number,
-        position=position,
-        person_id=person.id if person else None,
-        evaluation=evaluation,
-        checkpoint=checkpoint,
-        checked_at=checked_at,
-        purpose=purpose,
+    row = AdmissionCheck(
+        **_signed_values(
+            ctx,
+            actor,
+            number=number,
+            position=position,
+            person_id=person.id if person else None,
+            evaluation=evaluation,
+            checkpoint=checkpoint,
+            checked_at=checked_at,
+            purpose=purpose,
+        )
     )
     if purpose == "hire":
         _add_check(session, actor, row, route)
@@ -500,9 +502,6 @@ def evaluate_facts(facts: Facts, position: Position, today: date) -> Evaluation:
     )
 
 
-_COLUMNS: Final = tuple(c.key for c in AdmissionCheck.__table__.columns)
-
-
 async def run_fast_check(
     gate: AdmissionGate,
     ctx: AppContext,
@@ -511,10 +510,10 @@ async def run_fast_check(
     raw_id_number: str,
     position_code: str,
     route: str,
-) -> AdmissionCheck | None:
+) -> AdmissionCheckResult | None:
     """A plain check by the gate's hot path: one snapshot read, a group-committed write.
 
-    Returns the stored row, or None when the person has credit events (then use
+    Returns the stored check's wire form, or None when the person has credit events (then use
     :func:`run_check`, whose credit grade reads their appeal steps and corrections).
     """
     if gate.reader is None:
@@ -526,7 +525,7 @@ async def run_fast_check(
         return None
     checked_at = utcnow()
     evaluation = evaluate_facts(facts, position, today_in_china())
-    row = _signed_row(
+    values = _signed_values(
         ctx,
         actor,
         number=number,
@@ -540,16 +539,16 @@ async def run_fast_check(
         purpose="check",
     )
     await gate.writer.store(
-        {key: getattr(row, key) for key in _COLUMNS},
+        values,
         access_values(
             actor,
             action="admission_check",
             route=route,
-            practitioner_id=row.practitioner_id,
-            outcome=row.decision,
+            practitioner_id=facts.person_id,
+            outcome=values["decision"],
         ),
     )
-    return row
+    return _result(ctx, **{k: values[k] for k in _RESULT_FIELDS})
 
 
 def _ledger_index(ctx: AppContext, number: str) -> bytes:
@@ -560,16 +559,31 @@ def _ledger_index(ctx: AppContext, number: str) -> bytes:
 
 def to_result(ctx: AppContext, row: AdmissionCheck) -> AdmissionCheckResult:
     """Wire form of a stored check (the salt is derived again)."""
-    reasons = [ReasonOut(code=r["code"], detail=r["detail"]) for r in row.reasons]
+    return _result(ctx, **{k: getattr(row, k) for k in _RESULT_FIELDS})
+
+
+_RESULT_FIELDS: Final = ("id", "decision", "reasons", "position", "created_at", "receipt")
+
+
+def _result(
+    ctx: AppContext,
+    *,
+    id: uuid.UUID,
+    decision: str,
+    reasons: list[dict[str, str]],
+    position: str,
+    created_at: datetime,
+    receipt: str,
+) -> AdmissionCheckResult:
     return AdmissionCheckResult(
-        check_id=row.id,
-        decision="admitted" if row.decision == "admitted" else "denied",
-        reasons=reasons,
-        position=row.position,
-        checked_at=row.created_at,
-        receipt=row.receipt,
-        subject_salt=b64url(subject_salt(ctx, row.id)),
-        notice=REEXAMINATION_NOTICE if row.decision == "denied" else None,
+        check_id=id,
+        decision="admitted" if decision == "admitted" else "denied",
+        reasons=[ReasonOut(code=r["code"], detail=r["detail"]) for r in reasons],
+        position=position,
+        checked_at=created_at,
+        receipt=receipt,
+        subject_salt=b64url(subject_salt(ctx, id)),
+        notice=REEXAMINATION_NOTICE if decision == "denied" else None,
     )
 
 

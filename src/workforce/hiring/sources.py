@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -143,8 +144,12 @@ async def credit_standing(
     return _standing(await practitioner_grade(session, ctx, practitioner_id, on))
 
 
+@functools.lru_cache(maxsize=64)
 def credit_standing_without_events(banned: bool, on: date) -> CreditStanding:
-    """:func:`credit_standing` of a practitioner who has no credit event at all (pure)."""
+    """:func:`credit_standing` of a practitioner who has no credit event at all (pure).
+
+    It depends only on the ban and the day (the grade rules are read once), so it is cached.
+    """
     from workforce.credit import grading  # noqa: PLC0415 - on first use: no import cycles
 
     return _standing(

@@ -36,7 +36,7 @@ from workforce.hiring.schemas import (
 from workforce.pagination import DEFAULT_LIMIT, Page
 from workforce.practitioners.models import Practitioner
 from workforce.routes.deps import IdempotencyKey, route_of
-from workforce.security.guards import requires_role
+from workforce.security.guards import principal_of, requires_role
 from workforce.security.principal import Principal
 
 
@@ -74,18 +74,21 @@ class AdmissionCheckController(Controller):
         self,
         *,
         data: JSONBody[AdmissionCheckCreate],
-        ctx: NamedDependency[AppContext],
-        principal: NamedDependency[Principal],
         request: Request[Any, Any, Any],
     ) -> AdmissionCheckResult:
         """Admitted or denied, with stable reason codes and a signed receipt (stored, logged).
 
         The hot path (``workforce.hiring.gate``) reads one snapshot and group-commits the rows;
         a person with credit events goes through the ORM path in a unit of work of its own.
+        The context and principal are taken from the request rather than injected: with no
+        dependencies to resolve, Litestar does not start a task group for this request.
         """
-        gate: AdmissionGate = request.app.state["gate"]
+        state = request.app.state
+        gate: AdmissionGate = state["gate"]
+        ctx: AppContext = state["ctx"]
+        principal = principal_of(request)
         route = route_of(request)
-        row = await admission.run_fast_check(
+        result = await admission.run_fast_check(
             gate,
             ctx,
             principal,
@@ -93,23 +96,23 @@ class AdmissionCheckController(Controller):
             position_code=data.position,
             route=route,
         )
-        if row is None:
-            async with gate.sessions() as session:
-                try:
-                    outcome = await admission.run_check(
-                        session,
-                        ctx,
-                        principal,
-                        raw_id_number=data.id_number,
-                        position_code=data.position,
-                        route=route,
-                    )
-                    await session.commit()
-                except BaseException:
-                    await session.rollback()
-                    raise
-            row = outcome.row
-        return admission.to_result(ctx, row)
+        if result is not None:
+            return result
+        async with gate.sessions() as session:
+            try:
+                outcome = await admission.run_check(
+                    session,
+                    ctx,
+                    principal,
+                    raw_id_number=data.id_number,
+                    position_code=data.position,
+                    route=route,
+                )
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        return admission.to_result(ctx, outcome.row)
 
     @get(
         "/{check_id:uuid}",

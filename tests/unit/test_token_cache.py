@@ -1,0 +1,99 @@
+"""The cache of verified access tokens never accepts what a fresh verification would refuse."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+import pytest
+from litestar.exceptions import NotAuthorizedException
+
+from workforce.security.keys import Keyring
+from workforce.security.principal import Principal
+from workforce.security.tokens import VERIFIED, KidToken, mint_access_token
+
+ISSUER = "https://registry.test"
+
+
+@pytest.fixture
+def keyring(tmp_path: Path) -> Keyring:
+    ring = Keyring.open(tmp_path / "keys")
+    KidToken.keyring = ring
+    VERIFIED.clear()
+    return ring
+
+
+def _principal() -> Principal:
+    return Principal(client_id="c1", org_id=uuid.uuid4(), role="institution", region="320102")
+
+
+def _decode(token: str) -> KidToken:
+    return KidToken.decode(token, "unused", "EdDSA", issuer=[ISSUER])
+
+
+def test_a_repeat_is_served_from_the_cache_with_the_same_claims(keyring: Keyring) -> None:
+    token = mint_access_token(keyring, _principal(), ISSUER, 600)
+    first = _decode(token)
+    calls = 0
+    real = KidToken._verify
+
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    KidToken._verify = counting  # type: ignore[method-assign, assignment]
+    try:
+        again = _decode(token)
+    finally:
+        KidToken._verify = real  # type: ignore[method-assign]
+    assert calls == 0
+    assert again == first
+    assert "_kid" not in again.extras and again.extras["role"] == "institution"
+
+
+def test_expiry_is_checked_on_every_hit(keyring: Keyring) -> None:
+    token = mint_access_token(keyring, _principal(), ISSUER, 1)
+    _decode(token)  # verified and kept
+    time.sleep(1.2)
+    with pytest.raises(NotAuthorizedException):
+        _decode(token)
+
+
+def test_a_retired_key_stops_its_cached_tokens(keyring: Keyring) -> None:
+    token = mint_access_token(keyring, _principal(), ISSUER, 600)
+    _decode(token)
+    old = sorted((keyring.directory / "signing").glob("*.pem"))
+    keyring.rotate()
+    for path in old:
+        path.unlink()
+    keyring.reload()
+    with pytest.raises(NotAuthorizedException):
+        _decode(token)
+
+
+def test_a_tampered_token_is_not_a_hit(keyring: Keyring) -> None:
+    token = mint_access_token(keyring, _principal(), ISSUER, 600)
+    _decode(token)
+    head, payload, sig = token.split(".")
+    with pytest.raises(NotAuthorizedException):
+        _decode(f"{head}.{payload}.{sig[:-2]}AA")
+    # Another issuer list is another key: verified afresh (and refused).
+    with pytest.raises(NotAuthorizedException):
+        KidToken.decode(token, "unused", "EdDSA", issuer=["https://elsewhere.test"])
+
+
+def test_tokens_with_nbf_are_not_kept(keyring: Keyring) -> None:
+    key = keyring.current
+    now = int(time.time())
+    claims = {"iss": ISSUER, "sub": "c1", "iat": now, "exp": now + 600, "nbf": now - 1}
+    token = jwt.encode(claims, key.private, algorithm="EdDSA", headers={"kid": key.kid})
+    _decode(token)
+    assert (
+        VERIFIED.get(
+            (token, (ISSUER,), None, (("verify_aud", False), ("verify_iss", True))), keyring
+        )
+        is None
+    )
