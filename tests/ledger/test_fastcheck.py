@@ -21,7 +21,7 @@ from workforce.ledger.entry import (
     encode_entry,
     parse_entry,
 )
-from workforce.ledger.fastcheck import check_leaf
+from workforce.ledger.fastcheck import check_leaf, check_run
 from workforce.ledger.merkle import leaf_hash
 
 TS = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
@@ -152,3 +152,77 @@ def test_created_at_must_equal_ts() -> None:
     _, problem = parse_chunk(rows)
     assert problem is not None
     assert str(problem) == "entry 1: created_at differs from its ts"
+
+
+# --- check_run: the same acceptance for a run of leaves ----------------------------------------
+
+
+def _digests(leaves: list[bytes]) -> list[bytes]:
+    return [bytes(leaf_hash(leaf)) for leaf in leaves]
+
+
+def test_run_accepts_a_valid_chain_and_gives_each_ts() -> None:
+    leaves = _chain(12)
+    assert check_run(leaves, 0, GENESIS_PREV, _digests(leaves)) == ["2026-11-23T08:30:00Z"] * 12
+    tail = leaves[5:]
+    prev = leaf_hash(leaves[4]).hex()
+    assert check_run(tail, 5, prev, _digests(tail)) == ["2026-11-23T08:30:00Z"] * 7
+    assert check_run([], 3, prev, []) == []
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_run_refuses_what_parse_entry_refuses(name: str) -> None:
+    leaves = _chain(6)
+    leaves[4] = BAD[name](leaves[4])
+    assert check_run(leaves, 0, GENESIS_PREV, _digests(leaves)) is None
+
+
+def test_run_refuses_a_broken_chain_or_wrong_seqs() -> None:
+    leaves = _chain(6)
+    digests = _digests(leaves)
+    assert check_run(leaves, 1, GENESIS_PREV, digests) is None
+    assert check_run(leaves[1:], 1, GENESIS_PREV, digests[1:]) is None
+    assert check_run(leaves[1:], 1, digests[0].hex().upper(), digests[1:]) is None
+    assert check_run(leaves, 0, GENESIS_PREV, [digests[0], bytes(32), *digests[2:]]) is None
+    swapped = [leaves[0], leaves[2], leaves[1], *leaves[3:]]
+    assert check_run(swapped, 0, GENESIS_PREV, _digests(swapped)) is None
+
+
+def test_run_leaves_a_correction_to_the_per_leaf_path() -> None:
+    leaves = _chain(2)
+    fix = Entry(
+        **{
+            **msgspec.structs.asdict(_ban(2, leaf_hash(leaves[1]).hex())),
+            "type": "correction",
+            "corrects": Corrects(seq=0, leaf_hash=leaf_hash(leaves[0]).hex()),
+            "effect": "amended",
+        }
+    )
+    leaves.append(encode_entry(fix))
+    assert check_run(leaves, 0, GENESIS_PREV, _digests(leaves)) is None
+    assert check_run(leaves[:2], 0, GENESIS_PREV, _digests(leaves[:2])) is not None
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        "2026-11-23T08:30:00.000001Z",
+        "2026-11-23T08:30:00+00:00",
+        "2026-11-23T08:30:00",
+        "2026-11-23t08:30:00z",
+        "2026-02-30T08:30:00Z",
+        "2026-11-23T24:00:00Z",
+        "2026-11-23 08:30:00Z",
+    ],
+)
+def test_run_refuses_every_other_spelling_of_a_time(ts: str) -> None:
+    leaves = _chain(3)
+    leaves[1] = _edit(leaves[1], ts=ts)
+    assert check_run(leaves, 0, GENESIS_PREV, _digests(leaves)) is None
+    assert check_leaf(leaves[1]) is None
+
+
+def test_the_time_parser_reads_z_as_utc() -> None:
+    (parsed,) = msgspec.convert(["2026-11-23T08:30:00Z"], list[datetime], strict=True)
+    assert parsed == TS
+    assert parsed.tzinfo is UTC
