@@ -21,7 +21,7 @@ import operator
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, NamedTuple
@@ -228,7 +228,7 @@ class RowSource:
             return self._raw.tell()
         return self._position
 
-    def rows(self) -> Iterator[RawRow]:
+    def rows(self) -> Generator[RawRow, None, None]:
         """The data rows, header checked first.
 
         Raises:
@@ -238,7 +238,7 @@ class RowSource:
             return self._xlsx_rows()
         return self._csv_rows()
 
-    def _csv_rows(self) -> Iterator[RawRow]:
+    def _csv_rows(self) -> Generator[RawRow, None, None]:
         encoding = self.encoding or "utf-8"
         new_row = tuple.__new__
         with self.path.open("rb") as raw:
@@ -282,7 +282,7 @@ class RowSource:
                     raise
         raise FileRefused(EMPTY_FILE, "the file has no header row")
 
-    def _xlsx_rows(self) -> Iterator[RawRow]:
+    def _xlsx_rows(self) -> Generator[RawRow, None, None]:
         import openpyxl  # type: ignore[import-untyped]  # noqa: PLC0415 - heavy, workbooks only
 
         handle = self.path.open("rb")  # a file object: openpyxl then ignores the name's suffix
@@ -345,8 +345,7 @@ class AccreditationInfo:
     categories: frozenset[str]
 
 
-@dataclass(slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     """A row that passed every check that needs no database."""
 
     line: int
@@ -440,7 +439,7 @@ class Validator:
             self._in_force[day] = found
         return self._in_force[day]
 
-    def prepare(self, rows: Sequence[RawRow]) -> list[Prepared | RowError]:
+    def prepare(self, rows: Iterable[RawRow]) -> list[Prepared | RowError]:
         """Validate rows; each becomes a :class:`Prepared` or the first :class:`RowError`.
 
         A row whose cells are all known-good text (the same ID number, hours and date seen
@@ -450,6 +449,7 @@ class Validator:
         """
         out: list[Prepared | RowError] = []
         append = out.append
+        new = tuple.__new__
         ids, hours, days, courses = self._ids, self._hours, self._days, self._courses
         ref_ok = _REF_RE.fullmatch
         for row in rows:
@@ -473,7 +473,10 @@ class Validator:
                     and tenths <= course.hours_tenths
                 ):
                     append(
-                        Prepared(row[0], known_id[1], known_id[0], name, course, tenths, day[0], ref)
+                        new(
+                            Prepared,
+                            (row[0], known_id[1], known_id[0], name, course, tenths, day[0], ref),
+                        )
                     )
                     continue
             try:

@@ -48,9 +48,11 @@ def test_rule_index_agrees_with_the_engine(
 def test_rule_index_refuses_what_the_engine_refuses() -> None:
     subject = Subject(uuid.uuid4(), "320102", ("caregiver",))
     bad = {("skills", 2025, "in_person"): -5}
-    assert RuleIndex(RULESET).met(subject, 2025, bad) == {} == {
-        (r.rule_id, r.period_label): r.met for r in evaluate(RULESET, subject, 2025, bad)
-    }
+    assert (
+        RuleIndex(RULESET).met(subject, 2025, bad)
+        == {}
+        == {(r.rule_id, r.period_label): r.met for r in evaluate(RULESET, subject, 2025, bad)}
+    )
 
 
 CAPPED = """
@@ -113,8 +115,8 @@ _CAPPED_CACHE: list[object] = []
 
 def _capped():  # type: ignore[no-untyped-def]
     if not _CAPPED_CACHE:
-        import tempfile  # noqa: PLC0415
-        from pathlib import Path  # noqa: PLC0415
+        import tempfile
+        from pathlib import Path
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "capped.toml"
