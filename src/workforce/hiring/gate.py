@@ -93,27 +93,35 @@ class Facts:
 
 # --------------------------------------------------------------------------- SQLite
 
-_SQLITE_CHECKPOINT: Final = (
-    "SELECT size, root_hash, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"
-)
-_SQLITE_PERSON: Final = "SELECT id FROM practitioners WHERE subject_key = ?"
+_SQLITE_FACTS: Final = """
+SELECT cp.size, cp.root_hash, cp.note, p.id,
+  EXISTS (SELECT 1 FROM ledger_subjects s WHERE s.subject_key = ?2 AND s.field = 'subject'),
+  p.id IS NOT NULL AND EXISTS (SELECT 1 FROM credit_events ce WHERE ce.practitioner_id = p.id),
+  (SELECT json_group_array(json_array(
+     c.cert_type, c.level, c.revoked_at IS NOT NULL, c.suspended_at IS NOT NULL, c.valid_until))
+   FROM (SELECT * FROM certificates WHERE practitioner_id = p.id ORDER BY id) AS c)
+FROM (SELECT 1) AS one
+LEFT JOIN (
+  SELECT size, root_hash, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1
+) AS cp
+LEFT JOIN practitioners p ON p.subject_key = ?1
+"""
 _SQLITE_LEAVES: Final = (
     "SELECT e.leaf FROM ledger_subjects s JOIN ledger_entries e ON e.seq = s.seq"
     " WHERE s.subject_key = ? AND s.field = 'subject' ORDER BY s.seq"
 )
-_SQLITE_CREDIT: Final = "SELECT EXISTS (SELECT 1 FROM credit_events WHERE practitioner_id = ?)"
-_SQLITE_CERTS: Final = (
-    "SELECT cert_type, level, revoked_at IS NOT NULL, suspended_at IS NOT NULL, valid_until"
-    " FROM certificates WHERE practitioner_id = ? ORDER BY id"
-)
+_SqliteCert = tuple[str, str | None, int, int, date | None]
+_decode_sqlite_certs: Final = msgspec.json.Decoder(list[_SqliteCert])
 
 
 class SqliteReader:
     """Snapshot reads on the embedded database, on the event loop's thread.
 
     One connection per reader (one reader per server process), ``query_only``: it cannot write
-    even by mistake.  Each read is one ``BEGIN`` … ``COMMIT`` read transaction, so its five
-    point lookups see one state of the database.
+    even by mistake.  One statement (one snapshot) reads the checkpoint, the person, whether any
+    ledger entry names the ID number, whether the person has credit events, and their
+    certificates.  Only when a ledger entry exists (rare) is the statement repeated, with a
+    second one fetching the entries, inside one read transaction.
     """
 
     def __init__(self, path: str) -> None:
@@ -131,37 +139,32 @@ class SqliteReader:
     async def read(self, subject_key: bytes, ledger_key: bytes) -> Facts:
         """The facts about one person (see :class:`Facts`)."""
         conn = self._connection()
-        conn.execute("BEGIN")
-        try:
-            checkpoint = conn.execute(_SQLITE_CHECKPOINT).fetchone()
-            person = conn.execute(_SQLITE_PERSON, (subject_key,)).fetchone()
-            leaves = tuple(bytes(r[0]) for r in conn.execute(_SQLITE_LEAVES, (ledger_key,)))
-            has_credit = False
-            certs: tuple[CertFacts, ...] = ()
-            person_id = None
-            if person is not None:
-                person_id = uuid.UUID(hex=person[0])
-                has_credit = bool(conn.execute(_SQLITE_CREDIT, (person[0],)).fetchone()[0])
-                certs = tuple(
-                    CertFacts(
-                        cert_type=r[0],
-                        level=r[1],
-                        revoked=bool(r[2]),
-                        suspended=bool(r[3]),
-                        valid_until=None if r[4] is None else date.fromisoformat(r[4]),
-                    )
-                    for r in conn.execute(_SQLITE_CERTS, (person[0],))
-                )
-        finally:
-            conn.execute("COMMIT")
+        keys = (subject_key, ledger_key)
+        # One statement is one snapshot: the common case needs nothing more.
+        size, root, note, person, named, has_credit, certs = conn.execute(
+            _SQLITE_FACTS, keys
+        ).fetchone()
+        leaves: tuple[bytes, ...] = ()
+        if named:  # read everything again with the entries, in one read transaction
+            conn.execute("BEGIN")
+            try:
+                size, root, note, person, named, has_credit, certs = conn.execute(
+                    _SQLITE_FACTS, keys
+                ).fetchone()
+                leaves = tuple(bytes(r[0]) for r in conn.execute(_SQLITE_LEAVES, (ledger_key,)))
+            finally:
+                conn.execute("COMMIT")
         return Facts(
-            checkpoint_size=0 if checkpoint is None else int(checkpoint[0]),
-            checkpoint_root=None if checkpoint is None else bytes(checkpoint[1]),
-            checkpoint_note=None if checkpoint is None else checkpoint[2],
-            person_id=person_id,
+            checkpoint_size=0 if size is None else int(size),
+            checkpoint_root=None if root is None else bytes(root),
+            checkpoint_note=note,
+            person_id=None if person is None else uuid.UUID(hex=person),
             leaves=leaves,
-            has_credit_events=has_credit,
-            certificates=certs,
+            has_credit_events=bool(has_credit),
+            certificates=tuple(
+                CertFacts(c[0], c[1], bool(c[2]), bool(c[3]), c[4])
+                for c in (_decode_sqlite_certs.decode(certs) if person is not None else ())
+            ),
         )
 
     async def close(self) -> None:

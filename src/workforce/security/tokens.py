@@ -4,20 +4,21 @@ Litestar's ``JWTAuth`` verifies with one fixed secret; :class:`KidToken` overrid
 ``decode_payload`` hook to pick the Ed25519 public key named by ``kid`` and to accept EdDSA only,
 which also shuts out ``alg: none`` and HS256 tokens forged with a public key (algorithm confusion).
 
-A client sends the same token with every request until it expires, so verified tokens are kept
-in a small LRU (:class:`VerifiedTokens`): a repeat skips the signature check, while ``exp`` and
-the presence of the signing key in the keyring are checked again on every request.
+A client sends the same token with every request until it expires, so decoded tokens are kept
+in a small LRU (:class:`VerifiedTokens`): a repeat skips the signature check and the decoding,
+while ``exp`` and the presence of the signing key in the keyring are checked on every request.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import jwt
 from litestar.security.jwt import Token
@@ -50,6 +51,40 @@ class KidToken(Token):
     keyring: ClassVar[Keyring | None] = None
 
     @classmethod
+    def decode(
+        cls,
+        encoded_token: str,
+        secret: str,
+        algorithm: str,
+        audience: str | Sequence[str] | None = None,
+        issuer: str | Sequence[str] | None = None,
+        require_claims: Sequence[str] | None = None,
+        verify_exp: bool = True,
+        verify_nbf: bool = True,
+        strict_audience: bool = False,
+    ) -> Self:
+        """Litestar's ``Token.decode``, served from :data:`VERIFIED` for a token seen before."""
+        arguments = (
+            secret,
+            algorithm,
+            audience,
+            issuer,
+            require_claims,
+            verify_exp,
+            verify_nbf,
+            strict_audience,
+        )
+        key = (encoded_token, repr(arguments))
+        known = VERIFIED.get(key, cls.keyring)
+        if isinstance(known, cls):
+            return copy.copy(known)
+        token = super().decode(encoded_token, secret, algorithm, *arguments[2:])  # type: ignore[arg-type]
+        if verify_exp and "nbf" not in token.extras:
+            kid = jwt.get_unverified_header(encoded_token)["kid"]
+            VERIFIED.put(key, copy.copy(token), kid, token.exp.timestamp())
+        return token
+
+    @classmethod
     def decode_payload(
         cls,
         encoded_token: str,
@@ -59,26 +94,7 @@ class KidToken(Token):
         audience: str | Sequence[str] | None = None,
         options: Any = None,
     ) -> Any:
-        """Verify the signature with the key named by ``kid``; EdDSA only (repeats: cached)."""
-        if cls.keyring is None:
-            msg = "unsupported token"
-            raise jwt.InvalidTokenError(msg)
-        key = (encoded_token, _frozen(issuer), _frozen(audience), _frozen(options))
-        payload = VERIFIED.get(key, cls.keyring)
-        if payload is None:
-            verified = cls._verify(encoded_token, issuer, audience, options)
-            VERIFIED.put(key, verified)
-            payload = _public(verified)
-        return payload  # a fresh dict: Litestar's Token.decode rearranges the one it gets
-
-    @classmethod
-    def _verify(
-        cls,
-        encoded_token: str,
-        issuer: str | Sequence[str] | None,
-        audience: str | Sequence[str] | None,
-        options: Any,
-    ) -> dict[str, Any]:
+        """Verify the signature with the key named by ``kid``; EdDSA only."""
         header = jwt.get_unverified_header(encoded_token)
         kid = header.get("kid")
         if header.get("alg") != "EdDSA" or not isinstance(kid, str) or cls.keyring is None:
@@ -88,7 +104,7 @@ class KidToken(Token):
         if key is None:
             msg = "unknown kid"
             raise jwt.InvalidTokenError(msg)
-        payload: dict[str, Any] = jwt.decode(
+        return jwt.decode(
             encoded_token,
             key=key,
             algorithms=["EdDSA"],
@@ -96,57 +112,41 @@ class KidToken(Token):
             audience=audience,
             options={"require": ["exp", "iat", "sub", "iss"], **(options or {})},  # type: ignore[arg-type]
         )
-        payload["_kid"] = kid
-        return payload
-
-
-def _frozen(value: Any) -> Any:
-    if isinstance(value, dict):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    return value
 
 
 class VerifiedTokens:
-    """An LRU of verified token payloads, keyed by the token and the verification arguments.
+    """An LRU of decoded tokens, keyed by the encoded token and the verification arguments.
 
-    A hit is returned only while the token is unexpired (``exp`` is checked again, as PyJWT
-    does, with no leeway) and its signing key is still in the keyring (a retired key stops its
-    tokens at once).  Tokens with ``nbf`` are not kept: PyJWT already refused them before their
-    time, and afterwards they stay valid, but keeping the rule simple costs nothing here.
+    A hit is returned only while the token is unexpired (``exp`` checked again as PyJWT does,
+    with no leeway) and its signing key is still in the keyring (a retired key stops its tokens
+    at once).  Tokens with ``nbf`` are not kept, nor those decoded without checking ``exp``.
     """
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str], tuple[object, str, float]] = OrderedDict()
 
-    def get(self, key: tuple[Any, ...], keyring: Keyring) -> dict[str, Any] | None:
-        """The payload of a token verified before and still acceptable, else None."""
-        payload = self._items.get(key)
-        if payload is None:
+    def get(self, key: tuple[str, str], keyring: Keyring | None) -> object | None:
+        """The token decoded before and still acceptable, else None."""
+        item = self._items.get(key)
+        if item is None:
             return None
-        if not time.time() < payload["exp"] or keyring.public_key(payload["_kid"]) is None:
+        token, kid, expires = item
+        if not time.time() < expires or keyring is None or keyring.public_key(kid) is None:
             del self._items[key]
             return None
         self._items.move_to_end(key)
-        return _public(payload)
+        return token
 
-    def put(self, key: tuple[Any, ...], payload: dict[str, Any]) -> None:
-        """Remember a verified payload."""
-        if "nbf" in payload or not isinstance(payload.get("exp"), int | float):
-            return
-        self._items[key] = payload
+    def put(self, key: tuple[str, str], token: object, kid: str, expires: float) -> None:
+        """Remember a verified token, its signing key and its expiry (a POSIX timestamp)."""
+        self._items[key] = (token, kid, expires)
         if len(self._items) > self._size:
             self._items.popitem(last=False)
 
     def clear(self) -> None:
         """Forget every token (tests; key rotation needs no call: keys are checked per hit)."""
         self._items.clear()
-
-
-def _public(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in payload.items() if k != "_kid"}
 
 
 VERIFIED = VerifiedTokens()
