@@ -127,6 +127,19 @@ async def append_unsigned_entry(s: AsyncSession) -> str:
     return f"entry {SIZE}"
 
 
+async def insert_entry_before_genesis(s: AsyncSession) -> str:
+    row = (await s.execute(select(E).where(E.c.seq == 0))).one()
+    await s.execute(
+        insert(E).values(seq=-1, leaf=row.leaf, leaf_hash=row.leaf_hash, created_at=row.created_at)
+    )
+    return "entry 0: missing (the next stored entry is -1)"
+
+
+async def insert_subtree_before_the_first(s: AsyncSession) -> str:
+    await s.execute(insert(S).values(node=-1, level=0, idx=0, hash=bytes(32)))
+    return "node 0"
+
+
 async def edit_subtree_hash(s: AsyncSession) -> str:
     await s.execute(update(S).where(S.c.node == NODE).values(hash=bytes(32)))
     return f"node {NODE}"
@@ -232,6 +245,8 @@ TAMPERS: list[Callable[[AsyncSession], Awaitable[str]]] = [
     delete_entry,
     delete_last_entry,
     append_unsigned_entry,
+    insert_entry_before_genesis,
+    insert_subtree_before_the_first,
     edit_subtree_hash,
     edit_level0_subtree,
     edit_subtree_level,

@@ -162,7 +162,7 @@ class _Chunks:
         self.sql = f"SELECT {columns} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT {CHUNK}"  # noqa: S608 - fixed identifiers
         self.buf: Sequence[Any] = ()
         self.i = 0
-        self.last = -1
+        self.last = -(1 << 63)  # every key, negative ones too (a row no append writes)
         self.done = False
 
     async def fill(self) -> bool:
