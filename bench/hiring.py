@@ -3,8 +3,9 @@
     python -m bench.hiring [--practitioners N | --full] [--pg-url URL] [--duration S]
                            [--client auto|wrk|python]
 
-Two server processes (``uvicorn workforce.app:create_app --factory --workers 2``) serve one
-database; a load generator keeps 64 connections busy, first with the trivial one-lookup ORM
+Two server processes (``workforce serve --workers 2``: each accepts on its own ``SO_REUSEPORT``
+socket, see ``workforce.serving``) serve one database; a load generator keeps 64 connections
+busy, first with the trivial one-lookup ORM
 ``GET /api/v1/orgs/{id}`` (the peer), then with ``POST /api/v1/admission-checks`` (ID number
 validation and HMAC lookup, ledger status, certificates, credit grade, the signed receipt, an
 insert-only check row and an access-log row per request), and reports throughput, p50 and p99
@@ -195,13 +196,13 @@ def start_servers(settings: Settings, port: int, workers: int) -> subprocess.Pop
         WORKFORCE_VAR_DIR=str(settings.var_dir),
         WORKFORCE_ENVIRONMENT="test",
     )
+    # `workforce serve`: one SO_REUSEPORT socket per worker (see workforce.serving).
     return subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "uvicorn",
-            "workforce.app:create_app",
-            "--factory",
+            "workforce.cli",
+            "serve",
             "--host",
             "127.0.0.1",
             "--port",
@@ -511,7 +512,8 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         f"## Hiring — {dt.date.today().isoformat()}",
         "",
-        f"Two server processes (`uvicorn --workers {args.workers}`) on one database, "
+        f"Two server processes (`workforce serve --workers {args.workers}`, one `SO_REUSEPORT` "
+        "socket each) on one database, "
         f"{args.connections} keep-alive connections from {client} on the same "
         f"{os.cpu_count()}-CPU machine, {args.rounds} alternating rounds of {args.duration:.0f} s "
         f"per endpoint, each after {args.warmup:.0f} s of warm-up. Goals: admission checks per "

@@ -20,21 +20,28 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the API (migrating the embedded database first)."""
-    import uvicorn
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def serve(host: str, port: int, workers: int, access_log: bool, log_level: str) -> None:
+    """Serve the API (migrating the embedded database first).
+
+    With --workers N > 1 each worker accepts on its own SO_REUSEPORT socket, so the kernel
+    spreads connections over all of them (see workforce.serving).
+    """
+    from workforce.serving import serve as run_server
 
     settings = load_settings()
     ensure_embedded_database(settings)
-    uvicorn.run(
-        "workforce.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=False,
-        server_header=False,
-    )
+    try:
+        run_server(host, port, workers, access_log=access_log, log_level=log_level)
+    except OSError as exc:
+        msg = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        raise click.ClickException(msg) from None
 
 
 @main.group()

@@ -183,13 +183,13 @@ async def _load_activity(
     plan = [("SK-01", 9), ("ET-01", 5), ("CR-01", 15)]
     certified: list[dict[str, Any]] = []
     for i, person in enumerate(people):
-        base = principals["base_nj" if i % 3 else "base_sz"]
+        trainer = principals["base_nj" if i % 3 else "base_sz"]
         short = i % 5 == 4
         day_iter = iter(days)
         for code, sessions in plan:
             for n in range(sessions - (2 if short else 0)):
                 await log_completion(
-                    session, ctx, base,
+                    session, ctx, trainer,
                     TrainingRecordCreate(
                         practitioner_id=uuid.UUID(person["practitioner_id"]),
                         course_code=code, hours=8, completed_on=next(day_iter),
@@ -198,7 +198,7 @@ async def _load_activity(
                 )
         if not short and i % 8:
             await issue_certificate(
-                session, ctx, base,
+                session, ctx, trainer,
                 CertificateCreate(
                     practitioner_id=uuid.UUID(person["practitioner_id"]),
                     type="caregiver_post",

@@ -217,7 +217,7 @@ class PostgresReader:
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
         if pool is None:
-            import asyncpg  # noqa: PLC0415 - only deployments on PostgreSQL need it
+            import asyncpg  # type: ignore[import-untyped]  # noqa: PLC0415 - PostgreSQL only
 
             pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._max_size)
             if loop in self._pools:  # another request opened one meanwhile

@@ -78,7 +78,7 @@ class KidToken(Token):
         known = VERIFIED.get(key, cls.keyring)
         if isinstance(known, cls):
             return copy.copy(known)
-        token = super().decode(encoded_token, secret, algorithm, *arguments[2:])  # type: ignore[arg-type]
+        token = super().decode(encoded_token, secret, algorithm, *arguments[2:])
         if verify_exp and "nbf" not in token.extras:
             kid = jwt.get_unverified_header(encoded_token)["kid"]
             VERIFIED.put(key, copy.copy(token), kid, token.exp.timestamp())
