@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import fcntl
+import gc
 import hashlib
 import itertools
 import logging
@@ -808,13 +809,14 @@ class Importer:
 
 
 class _Batch:
-    """The accepted rows of one chunk: record tuples and aggregate deltas, then the writes."""
+    """The accepted rows of one chunk: record tuples and aggregate sums, then the writes."""
 
     def __init__(self, importer: Importer) -> None:
         self.importer = importer
         bulk = importer.bulk
         self.records: list[tuple[Any, ...]] = []
-        self.deltas = aggregates.Deltas()
+        self.cells: dict[tuple[Any, str, int, str], list[Any]] = {}
+        """(practitioner, category, year, mode) → [tenths, records, person]."""
         self._now = bulk.timestamp(utcnow())
         self._new_uuid = bulk.new_uuid
         self._base = importer.base
@@ -841,24 +843,34 @@ class _Batch:
                 self._now,
             )
         )
-        # aggregates.Deltas.add, inlined: this runs once per accepted row.
-        deltas = self.deltas
-        year = item.day.year
-        totals = deltas.by_person.get(pid)
-        if totals is None:
-            totals = deltas.by_person[pid] = {}
-            subjects = self.importer.subjects
-            if pid not in subjects:
-                subjects[pid] = aggregates.Subject(pid, person.region_code, person.positions)
-        key = (category, year, mode)
-        totals[key] = totals.get(key, 0) + tenths
-        region_key = (person.region_code, category, year, mode)
-        acc = deltas.by_region.get(region_key)
+        key = (pid, category, item.day.year, mode)
+        acc = self.cells.get(key)
         if acc is None:
-            deltas.by_region[region_key] = [tenths, 1]
+            self.cells[key] = [tenths, 1, person]
         else:
             acc[0] += tenths
             acc[1] += 1
+
+    def deltas(self) -> aggregates.Deltas:
+        """The sums per practitioner and per region (subjects noted for the rule counts)."""
+        out = aggregates.Deltas()
+        by_person, by_region = out.by_person, out.by_region
+        subjects = self.importer.subjects
+        for (pid, category, year, mode), (tenths, records, person) in self.cells.items():
+            totals = by_person.get(pid)
+            if totals is None:
+                totals = by_person[pid] = {}
+                if pid not in subjects:
+                    subjects[pid] = aggregates.Subject(pid, person.region_code, person.positions)
+            totals[(category, year, mode)] = tenths
+            region_key = (person.region_code, category, year, mode)
+            acc = by_region.get(region_key)
+            if acc is None:
+                by_region[region_key] = [tenths, records]
+            else:
+                acc[0] += tenths
+                acc[1] += records
+        return out
 
     async def write(self, before: dict[Any, aggregates.Totals]) -> None:
         """Insert the records and links, fold the deltas into the aggregates."""
@@ -867,7 +879,8 @@ class _Batch:
         importer = self.importer
         bulk = importer.bulk
         await bulk.insert_many("training_records", _RECORD_COLUMNS, self.records)
-        unlinked = set(self.deltas.by_person).difference(importer.linked)
+        deltas = self.deltas()
+        unlinked = set(deltas.by_person).difference(importer.linked)
         await bulk.insert_many(
             "practitioner_links",
             _LINK_COLUMNS,
@@ -879,7 +892,7 @@ class _Batch:
             importer.session,
             importer.ctx,
             importer.subjects,
-            self.deltas,
+            deltas,
             bulk=bulk,
             before=before,
             rules=importer.rules,
@@ -982,7 +995,8 @@ async def run_import(
                 validator = await importer.validator()
                 source = rosters.RowSource(path, file_format, encoding)
                 async with _heartbeat(maker, engine, import_id):
-                    await _pump(importer, validator, source, chunk_rows, progress)
+                    with _gc_relaxed():
+                        await _pump(importer, validator, source, chunk_rows, progress)
                 await importer.finish()
                 await _import_cache(session, DEFAULT_CACHE_KIB)
                 await session.commit()
@@ -1011,6 +1025,37 @@ async def run_import(
 
 
 _CANCELLED: Final = "the import was cancelled; nothing was recorded"
+
+GC_THRESHOLD0: Final = 50_000
+"""Allocations between young-generation collections while an import runs (default 700)."""
+_gc_users = 0
+_gc_saved: tuple[int, int, int] = gc.get_threshold()
+
+
+@contextlib.contextmanager
+def _gc_relaxed() -> Iterator[None]:
+    """Fewer cyclic-GC passes while imports run (restored when the last one ends).
+
+    An import allocates a few tuples per row that live for one chunk; with the default
+    thresholds the collector runs every 700 allocations and, as the per-import caches grow,
+    repeatedly walks the whole heap: ≈ 3 µs per row, measured (a fifth of the import's CPU).
+    The objects alive when the first import starts are frozen (``gc.freeze``, as servers do
+    after start-up) so that full collections skip them, and the young generation is collected
+    every :data:`GC_THRESHOLD0` allocations. Nothing is disabled: cycles are still collected.
+    """
+    global _gc_users, _gc_saved  # noqa: PLW0603 - process-wide collector settings
+    if _gc_users == 0:
+        _gc_saved = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(max(GC_THRESHOLD0, _gc_saved[0]), *_gc_saved[1:])
+    _gc_users += 1
+    try:
+        yield
+    finally:
+        _gc_users -= 1
+        if _gc_users == 0:
+            gc.set_threshold(*_gc_saved)
+            gc.unfreeze()
 
 
 IMPORT_CACHE_KIB: Final = 65_536

@@ -253,3 +253,42 @@ def test_remembered_cells_give_the_same_verdicts(rows: list[tuple[str, ...]]) ->
     for row, a, b in zip(raw, first, second, strict=True):
         alone = validator(courses=courses).prepare([row])[0]
         assert a == alone == b, row
+
+
+PLAIN_CELL = st.text(alphabet=st.sampled_from(list("0123456789XAR-. 王芳李娜\t课程")), max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(PLAIN_CELL, min_size=0, max_size=8), max_size=12),
+    st.sampled_from(["\n", "\r\n"]),
+    st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]),
+    st.booleans(),
+)
+def test_plain_csv_reader_reads_what_csv_reads(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[list[str]],
+    newline: str,
+    encoding: str,
+    final_newline: bool,
+) -> None:
+    """The fast reader of quote-free files yields exactly the csv module's rows and lines."""
+    header = "外部编号,学时,完成日期,姓名,课程代码,身份证号,备注"
+    text = newline.join([header, *(",".join(r) for r in rows)]) + (newline if final_newline else "")
+    path = tmp_path_factory.mktemp("plain") / "r.csv"
+    path.write_bytes(text.encode(encoding))
+    assert rosters._plain_csv(path)
+    source = rosters.RowSource(path, "csv", encoding)
+    assert list(source._plain_csv_rows()) == list(source._quoted_csv_rows())
+
+
+def test_quotes_or_bare_cr_take_the_csv_module(tmp_path: Path) -> None:
+    quoted = tmp_path / "q.csv"
+    quoted.write_text('id_number,name\n"1,2",x\n', encoding="utf-8")
+    bare_cr = tmp_path / "r.csv"
+    bare_cr.write_bytes(b"id_number,name\r1,x\r\n")
+    plain = tmp_path / "p.csv"
+    plain.write_bytes(b"id_number,name\r\n1,x\r\n")
+    assert not rosters._plain_csv(quoted)
+    assert not rosters._plain_csv(bare_cr)
+    assert rosters._plain_csv(plain)
