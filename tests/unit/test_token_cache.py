@@ -25,6 +25,20 @@ def keyring(tmp_path: Path) -> Keyring:
     return ring
 
 
+@pytest.fixture
+def verifications(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times a signature is verified (one element per call of ``decode_payload``)."""
+    calls: list[int] = []
+    real = KidToken.decode_payload
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(KidToken, "decode_payload", counting)
+    return calls
+
+
 def _principal() -> Principal:
     return Principal(client_id="c1", org_id=uuid.uuid4(), role="institution", region="320102")
 
@@ -34,21 +48,12 @@ def _decode(token: str) -> KidToken:
 
 
 def test_a_repeat_is_served_from_the_cache_with_the_same_claims(
-    keyring: Keyring, monkeypatch: pytest.MonkeyPatch
+    keyring: Keyring, verifications: list[int]
 ) -> None:
     token = mint_access_token(keyring, _principal(), ISSUER, 600)
     first = _decode(token)
-    calls = 0
-    real = KidToken.decode_payload
-
-    def counting(*args: object, **kwargs: object) -> object:
-        nonlocal calls
-        calls += 1
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(KidToken, "decode_payload", counting)
     again = _decode(token)
-    assert calls == 0
+    assert len(verifications) == 1
     assert again == first and again is not first
     assert again.extras["role"] == "institution"
 
@@ -84,20 +89,11 @@ def test_a_tampered_token_is_not_a_hit(keyring: Keyring) -> None:
         KidToken.decode(token, "unused", "EdDSA", issuer=["https://elsewhere.test"])
 
 
-def test_tokens_with_nbf_are_not_kept(keyring: Keyring, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tokens_with_nbf_are_not_kept(keyring: Keyring, verifications: list[int]) -> None:
     key = keyring.current
     now = int(time.time())
     claims = {"iss": ISSUER, "sub": "c1", "iat": now, "exp": now + 600, "nbf": now - 1}
     token = jwt.encode(claims, key.private, algorithm="EdDSA", headers={"kid": key.kid})
     _decode(token)
-    calls = 0
-    real = KidToken.decode_payload
-
-    def counting(*args: object, **kwargs: object) -> object:
-        nonlocal calls
-        calls += 1
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(KidToken, "decode_payload", counting)
     _decode(token)
-    assert calls == 1  # verified again
+    assert len(verifications) == 2  # verified again
