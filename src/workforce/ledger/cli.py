@@ -410,26 +410,39 @@ def _bytes_of(rows: Sequence[Any]) -> list[tuple[int, bytes, Any]]:
     return [(seq, bytes(leaf), created_at) for seq, leaf, _, created_at in rows]
 
 
-async def verify_fast(conn: Any, verifiers: Sequence[Verifier], origin: str) -> VerifyReport:
+async def verify_fast(
+    conn: Any, verifiers: Sequence[Verifier], origin: str, jobs: int | None = None, k: int = 12
+) -> VerifyReport:
     """Verify the ledger on ``conn`` chunk by chunk (``fastverify``), row by row if that fails.
 
-    On SQLite the whole fast pass is one call on the driver's thread, reading with the plain
-    ``sqlite3`` connection; elsewhere it reads the same chunks through SQLAlchemy. Whatever the
-    fast pass does not accept is verified again by :func:`verify_connection`, which names it.
+    On SQLite the fast pass runs on the driver's thread with the plain ``sqlite3`` connection:
+    with ``jobs`` > 1 (default: one per CPU) its chunks are checked by that many worker
+    processes and joined in order (``parallel``), with ``jobs=1`` in this process. Elsewhere
+    (PostgreSQL) it reads the same chunks through SQLAlchemy in this process. Whatever the fast
+    pass does not accept is verified again by :func:`verify_connection`, which names it. Chunks
+    hold ``2**k`` entries.
 
     Raises:
         LedgerMismatch: Naming the first bad entry, subtree or checkpoint.
     """
-    from workforce.ledger import fastverify, store  # noqa: PLC0415 - the monitor needs no database
+    from workforce.ledger import fastverify, parallel, store  # noqa: PLC0415 - the monitor needs no database
+
+    jobs = parallel.default_jobs() if jobs is None else jobs
+
+    def fast_sync(db: Any) -> tuple[int, int, int, bytes]:
+        if jobs > 1:
+            try:
+                return parallel.verify_parallel(db, verifiers, origin, jobs, k)
+            except parallel.Unavailable:
+                pass
+        return fastverify.verify_sync(db, verifiers, origin, k)
 
     try:
         worker = store.sqlite_worker(conn)
         if worker is not None:
-            fields = await worker.run(
-                lambda ledger: fastverify.verify_sync(ledger.db, verifiers, origin)
-            )
+            fields = await worker.run(lambda ledger: fast_sync(ledger.db))
         else:
-            fields = await fastverify.verify_async(conn, verifiers, origin)
+            fields = await fastverify.verify_async(conn, verifiers, origin, k)
     except fastverify.Fallback:
         return await verify_connection(conn, verifiers, origin)
     entries, subtrees, checkpoints, root = fields
@@ -439,12 +452,18 @@ async def verify_fast(conn: Any, verifiers: Sequence[Verifier], origin: str) -> 
 
 
 async def verify_database(
-    database_url: str, verifiers: Sequence[Verifier], origin: str, *, fast: bool = True
+    database_url: str,
+    verifiers: Sequence[Verifier],
+    origin: str,
+    *,
+    fast: bool = True,
+    jobs: int | None = None,
 ) -> VerifyReport:
     """Verify the ledger tables of a database, in one read-only snapshot.
 
     ``fast=False`` skips the chunked fast pass and verifies row by row from the start (the
-    result is the same; the tests run both).
+    result is the same; the tests run both). ``jobs``: worker processes of the fast pass on
+    SQLite (default one per CPU; 1 checks every chunk in this process).
 
     Raises:
         LedgerMismatch: Naming the first bad entry, subtree or checkpoint.
@@ -460,7 +479,7 @@ async def verify_database(
             conn = await raw.execution_options(**options)
             async with conn.begin():
                 if fast:
-                    return await verify_fast(conn, verifiers, origin)
+                    return await verify_fast(conn, verifiers, origin, jobs)
                 return await verify_connection(conn, verifiers, origin)
     finally:
         await engine.dispose()
@@ -678,7 +697,16 @@ def ledger() -> None:
     default=None,
     help="Trust only these verifier keys (C2SP vkey strings, one a line).",
 )
-def verify(url: str | None, state_file: Path | None, vkey_file: Path | None) -> None:
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes checking chunks of the ledger (SQLite; default one per CPU; "
+    "1: all in this process).",
+)
+def verify(
+    url: str | None, state_file: Path | None, vkey_file: Path | None, jobs: int | None
+) -> None:
     """Re-verify the whole ban ledger; exit non-zero naming the first bad entry."""
     pinned = (
         [line.strip() for line in vkey_file.read_text().splitlines() if line.strip()]
@@ -689,14 +717,14 @@ def verify(url: str | None, state_file: Path | None, vkey_file: Path | None) -> 
         if url:
             report = monitor(url, state_path=state_file, pinned_vkeys=pinned)
         else:
-            report = _verify_local(pinned)
+            report = _verify_local(pinned, jobs)
     except LedgerMismatch as exc:
         click.echo(f"FAIL: {exc}", err=True)
         sys.exit(1)
     click.echo(report.summary())
 
 
-def _verify_local(pinned: list[str] | None) -> VerifyReport:
+def _verify_local(pinned: list[str] | None, jobs: int | None = None) -> VerifyReport:
     from workforce.security.keys import Keyring  # noqa: PLC0415
     from workforce.settings import load_settings  # noqa: PLC0415
 
@@ -707,4 +735,6 @@ def _verify_local(pinned: list[str] | None) -> VerifyReport:
     else:
         ring = Keyring.open(settings.effective_keys_dir)
         verifiers = [Verifier.from_public_key(origin, key.public) for key in ring.keys]
-    return asyncio.run(verify_database(settings.effective_database_url, verifiers, origin))
+    return asyncio.run(
+        verify_database(settings.effective_database_url, verifiers, origin, jobs=jobs)
+    )

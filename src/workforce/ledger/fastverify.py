@@ -89,6 +89,17 @@ def _stored_hash_count(size: int) -> int:
     return 2 * size - size.bit_count()
 
 
+def prefix_peaks(levels: Sequence[Sequence[bytes]], k: int, offset: int) -> list[bytes]:
+    """The perfect subtrees over the first ``offset`` leaves of a chunk, largest first (their
+    right fold is the root of those leaves), picked from the chunk's Merkle ``levels``."""
+    pieces, done = [], 0
+    for level in range(k, -1, -1):
+        if offset >> level & 1:
+            pieces.append(levels[level][done >> level])
+            done += 1 << level
+    return pieces
+
+
 @functools.cache
 def _layout(k: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], itemgetter[Any]]:
     """Level, relative index and position in the flattened levels of each subtree an aligned
@@ -239,11 +250,7 @@ class FastVerifier:
                 chunk_index >>= 1
             peaks.append(node)
         else:
-            remaining, offset = len(levels[0]), 0
-            for level in range(k, -1, -1):
-                if remaining >> level & 1:
-                    self.peaks.append(levels[level][offset >> level])
-                    offset += 1 << level
+            self.peaks.extend(prefix_peaks(levels, k, len(levels[0])))
         if base + len(extra_levels) != count:
             raise Fallback
         stored_levels, stored_rel, stored_hashes = zip(*rows, strict=True) if rows else ((), (), ())
@@ -265,8 +272,9 @@ class FastVerifier:
 
     # --- checkpoints ------------------------------------------------------------------------
 
-    def checkpoint(self, row: Any, root: bytes, last_created: Any) -> None:
-        """Check one checkpoint of the tree at its size, whose root is ``root``."""
+    def opened(self, row: Any, last_created: Any) -> tuple[int, int | None, bytes]:
+        """The checks of one checkpoint row on its own: signature, origin, size, stored root,
+        ``created_at``; its ``(size, prev_size, signed root)``."""
         size, prev_size, root_hash, note, created_at = row
         try:
             cp = open_checkpoint(note, self.verifiers, self.origin)
@@ -275,13 +283,22 @@ class FastVerifier:
         if (
             cp.size != size
             or bytes(root_hash) != cp.root_hash
-            or cp.root_hash != root
-            or prev_size != self.last_size
             or (size and not (created_at == last_created or _same_time(created_at, last_created)))
         ):
             raise Fallback
+        return size, prev_size, cp.root_hash
+
+    def follows(self, size: int, prev_size: int | None, signed: bytes, root: bytes) -> None:
+        """The checks of an opened checkpoint in order: its root is ``root`` (the tree's at its
+        size) and its ``prev_size`` names the checkpoint before it."""
+        if signed != root or prev_size != self.last_size:
+            raise Fallback
         self.last_size = size
         self.checkpoints += 1
+
+    def checkpoint(self, row: Any, root: bytes, last_created: Any) -> None:
+        """Check one checkpoint of the tree at its size, whose root is ``root``."""
+        self.follows(*self.opened(row, last_created), root)
 
     def checkpoints_within(
         self, rows: Sequence[Any], levels: list[list[bytes]], created: Sequence[Any]
@@ -292,11 +309,7 @@ class FastVerifier:
             offset = row[0] - start
             if not 0 < offset <= len(levels[0]):
                 raise Fallback
-            pieces, done = [], 0
-            for level in range(self.k, -1, -1):
-                if offset >> level & 1:
-                    pieces.append(levels[level][done >> level])
-                    done += 1 << level
+            pieces = prefix_peaks(levels, self.k, offset)
             self.checkpoint(row, _fold(self.peaks + pieces), created[offset - 1])
 
     def report_fields(self) -> tuple[int, int, int, bytes]:

@@ -1,0 +1,343 @@
+"""The fast pass of ``workforce ledger verify`` spread over processes (SQLite).
+
+An aligned chunk of ``2**k`` entries ``[a, a + 2**k)`` is a complete subtree of the ledger's
+tree, so it can be checked apart from the others. Worker processes (``jobs`` of them, each with
+its own read-only ``sqlite3`` connection) take one chunk at a time and make, inside it, every
+check of :mod:`workforce.ledger.fastverify`:
+
+- its entries (``fastcheck.check_run``: canonical schema-v1 bytes, ``seq``, leaf hash, the
+  ``prev`` chain inside the chunk, ``created_at = ts``); the first entry's ``prev`` is compared
+  with the *stored* leaf hash of entry ``a - 1``, which the parent then compares with the leaf
+  hash the previous chunk's worker computed (so the chain across chunks rests on no stored hash);
+- the chunk's Merkle levels and the stored subtrees it completes up to its own root (level,
+  index, hash of each row); the rows above it (the merges with earlier chunks) are returned;
+- each checkpoint of a size inside the chunk: signature(s), origin, size, stored root equal to
+  the signed one, ``created_at``; returned with the perfect subtrees of the chunk's prefix of
+  that size, from which the parent forms the tree's root at that size.
+
+The parent (:func:`verify_parallel`) receives the chunk summaries in order, a bounded window of
+chunks in flight (memory O(log n) + O(jobs) chunks), and joins them: the chain link between
+chunks, the tree's peaks and the stored subtrees above the chunks, every checkpoint's root and
+``prev_size`` chain, the rows outside the ranges read, the count of each table. Checkpoint
+signatures are verified once each, by the worker that holds the checkpoint.
+
+Consistency. The parent fixes the tree size ``N`` (``max(seq) + 1``) in its own read
+transaction, and every worker reads only keys below it: ``seq < N``, subtree nodes below
+``2N - popcount(N)``, checkpoint sizes up to ``N``. The ledger tables are insert-only (triggers
+refuse ``UPDATE`` and ``DELETE``) and appends only add keys above those, so every later snapshot
+a worker sees holds exactly the rows of the parent's snapshot below those bounds: all read the
+same tree. If the triggers were dropped and rows rewritten during the run, each chunk is still
+read in one transaction and what is accepted is still a complete ledger whose every chunk,
+link, subtree and signed checkpoint verifies, made of rows that were committed during the run.
+
+Failure. On any disagreement in any chunk the pass stops (no further chunks are sent) and
+raises :class:`fastverify.Fallback`; the caller then verifies row by row on the parent's
+snapshot, which names the first bad row exactly as the single-process pass does. A worker that
+cannot work (no such file, a broken pool) raises :class:`Unavailable`: the caller runs the
+single-process fast pass instead.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Final, NamedTuple
+
+from workforce.ledger import fastverify
+from workforce.ledger.fastverify import (
+    ENTRIES_SQL,
+    SUBTREES_SQL,
+    Fallback,
+    FastVerifier,
+    paused_gc,
+    prefix_peaks,
+)
+from workforce.ledger.merkle import NODE_PREFIX, empty_root
+from workforce.ledger.note import Verifier
+
+__all__ = ["ChunkSummary", "Unavailable", "check_chunk", "default_jobs", "verify_parallel"]
+
+PREV_HASH_SQL: Final = "SELECT leaf_hash FROM ledger_entries WHERE seq = :seq"
+CHUNK_CHECKPOINTS_SQL: Final = (
+    "SELECT size, prev_size, root_hash, note, created_at FROM ledger_checkpoints "
+    "WHERE size > :start AND size <= :end ORDER BY size"
+)
+EARLY_CHECKPOINTS_SQL: Final = (
+    "SELECT size, prev_size, root_hash, note, created_at FROM ledger_checkpoints "
+    "WHERE size <= 0 ORDER BY size"
+)
+SIZE_SQL: Final = "SELECT max(seq) FROM ledger_entries"
+WINDOW_PER_JOB: Final = 2
+"""Chunks in flight per worker: enough to keep each busy while the parent joins."""
+
+_sha256 = fastverify._sha256
+
+
+class Unavailable(Exception):
+    """The worker processes could not run (not a verdict on the ledger)."""
+
+
+def default_jobs() -> int:
+    """One worker per CPU this process may use."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class CheckpointSummary(NamedTuple):
+    """A checkpoint inside a chunk, opened and checked on its own by the worker."""
+
+    size: int
+    prev_size: int | None
+    signed_root: bytes
+    pieces: list[bytes]
+    """The perfect subtrees of the chunk's first ``size - start`` leaves, largest first."""
+
+
+class ChunkSummary(NamedTuple):
+    """What a worker returns for a chunk that verified on its own."""
+
+    start: int
+    length: int
+    assumed_prev: str
+    """The ``prev`` the first entry carries (the stored leaf hash of ``start - 1``)."""
+    last_leaf: bytes
+    """The computed leaf hash of the chunk's last entry."""
+    peaks: list[bytes]
+    """The chunk's perfect subtrees, largest first (one, its root, for a full chunk)."""
+    above: list[tuple[int, int, bytes]]
+    """Stored subtrees after the chunk's own: ``(level, relative index, hash)``."""
+    checkpoints: list[CheckpointSummary]
+    nodes: int
+
+
+# --- the worker side --------------------------------------------------------------------------
+
+
+def _chunk_subtrees(
+    k: int, levels: list[list[bytes]], rows: Sequence[Any], nodes: int
+) -> list[tuple[int, int, bytes]]:
+    """Compare the stored subtrees of a chunk up to its own root with ``levels``; return the
+    rows after them (merges with earlier chunks, which only the parent can check)."""
+    if len(rows) != nodes:
+        raise Fallback
+    layout_levels, layout_rel, layout_pos, pick = fastverify._layout(k)
+    chunk = 1 << k
+    base = min(nodes, len(layout_pos))
+    own = rows[:base]
+    if not own:
+        return [(level, rel, value) for level, rel, value in rows]
+    flat: list[Any] = []
+    for level, hashes in enumerate(levels):
+        flat.extend(hashes)
+        flat.extend([None] * ((chunk >> level) - len(hashes)))
+    if base == len(layout_pos):
+        expected = pick(flat) if base > 1 else (flat[0],)
+    else:
+        expected = tuple(flat[p] for p in layout_pos[:base])
+    stored_levels, stored_rel, stored_hashes = zip(*own, strict=True)
+    if (
+        stored_levels != layout_levels[:base]
+        or stored_rel != layout_rel[:base]
+        or stored_hashes != expected
+    ):
+        raise Fallback
+    return [(level, rel, value) for level, rel, value in rows[base:]]
+
+
+def check_chunk(
+    db: sqlite3.Connection,
+    verifiers: Sequence[Verifier],
+    origin: str,
+    k: int,
+    start: int,
+    count: int,
+) -> ChunkSummary:
+    """Every check of entries ``[start, start + count)`` that needs no other chunk.
+
+    Raises:
+        Fallback: Something in the chunk does not verify.
+    """
+    check = FastVerifier(verifiers, origin, k)
+    check.size = check.nodes = 0
+    db.execute("BEGIN")
+    try:
+        rows = db.execute(ENTRIES_SQL, {"start": start, "end": start + count}).fetchall()
+        if len(rows) != count:
+            raise Fallback
+        if start:
+            stored = db.execute(PREV_HASH_SQL, {"seq": start - 1}).fetchone()
+            if stored is None or not isinstance(stored[0], bytes):
+                raise Fallback
+            check.prev = stored[0].hex()
+        check.size = start
+        check.nodes = fastverify._stored_hash_count(start)
+        assumed_prev = check.prev
+        levels, created, nodes = check.entries(rows)
+        checkpoints = []
+        for row in db.execute(CHUNK_CHECKPOINTS_SQL, {"start": start, "end": start + count}):
+            offset = row[0] - start
+            size, prev_size, signed = check.opened(row, created[offset - 1])
+            checkpoints.append(
+                CheckpointSummary(size, prev_size, signed, prefix_peaks(levels, k, offset))
+            )
+        subtrees = db.execute(
+            SUBTREES_SQL, {"start": start, "lo": check.nodes, "hi": check.nodes + nodes}
+        ).fetchall()
+        above = _chunk_subtrees(k, levels, subtrees, nodes)
+    finally:
+        db.execute("COMMIT")
+    return ChunkSummary(
+        start=start,
+        length=count,
+        assumed_prev=assumed_prev,
+        last_leaf=levels[0][-1],
+        peaks=prefix_peaks(levels, k, count),
+        above=above,
+        checkpoints=checkpoints,
+        nodes=nodes,
+    )
+
+
+class _Worker:
+    """The state of one worker process (set by :func:`_start_worker`)."""
+
+    db: sqlite3.Connection
+    verifiers: list[Verifier]
+    origin: str
+    k: int
+
+
+def _start_worker(path: str, vkeys: list[str], origin: str, k: int) -> None:
+    _Worker.db = sqlite3.connect(
+        f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+    )
+    _Worker.db.execute("PRAGMA busy_timeout=30000")
+    _Worker.verifiers = [Verifier.from_vkey(v) for v in vkeys]
+    _Worker.origin = origin
+    _Worker.k = k
+
+
+def _run_chunk(start: int, count: int) -> ChunkSummary | None:
+    """A chunk in a worker: its summary, or None when it does not verify."""
+    try:
+        with paused_gc():
+            return check_chunk(
+                _Worker.db, _Worker.verifiers, _Worker.origin, _Worker.k, start, count
+            )
+    except (Fallback, *fastverify._ODD_DATA):
+        return None
+
+
+# --- the parent side --------------------------------------------------------------------------
+
+
+def _join(check: FastVerifier, summary: ChunkSummary | None, start: int, count: int) -> None:
+    """Add a chunk's summary to the tree, the chain and the checkpoints so far, in order."""
+    if summary is None or summary.start != start or summary.length != count:
+        raise Fallback
+    if summary.assumed_prev != check.prev:
+        raise Fallback
+    for cp in summary.checkpoints:
+        check.follows(
+            cp.size, cp.prev_size, cp.signed_root, fastverify._fold(check.peaks + cp.pieces)
+        )
+    expected: list[tuple[int, int, bytes]] = []
+    if count == check.chunk:
+        (node,) = summary.peaks
+        index = start >> check.k
+        while index & 1:
+            node = _sha256(NODE_PREFIX + check.peaks.pop() + node).digest()
+            expected.append((check.k + len(expected) + 1, 0, node))
+            index >>= 1
+        check.peaks.append(node)
+    else:
+        check.peaks.extend(summary.peaks)
+    if summary.above != expected:
+        raise Fallback
+    check.prev = summary.last_leaf.hex()
+    check.size += count
+    check.nodes += summary.nodes
+
+
+def _database_path(db: sqlite3.Connection) -> str:
+    for _, name, path in db.execute("PRAGMA database_list"):
+        if name == "main" and path:
+            return str(path)
+    raise Unavailable
+
+
+def _context() -> Any:
+    """``fork`` where there is one (a worker starts in milliseconds, nothing to re-import)."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def verify_parallel(
+    db: sqlite3.Connection,
+    verifiers: Sequence[Verifier],
+    origin: str,
+    jobs: int,
+    k: int = fastverify.K,
+) -> tuple[int, int, int, bytes]:
+    """The fast pass with ``jobs`` worker processes, from the parent's connection ``db`` (inside
+    its read transaction, on the driver's thread); ``(entries, subtrees, checkpoints, root)``.
+
+    Raises:
+        Fallback: Something does not verify: verify row by row on ``db``'s snapshot instead.
+        Unavailable: The workers could not run: use the single-process pass.
+    """
+    try:
+        with paused_gc():
+            return _verify_parallel(db, verifiers, origin, jobs, k)
+    except fastverify._ODD_DATA:
+        raise Fallback from None
+
+
+def _verify_parallel(
+    db: sqlite3.Connection,
+    verifiers: Sequence[Verifier],
+    origin: str,
+    jobs: int,
+    k: int,
+) -> tuple[int, int, int, bytes]:
+    check = FastVerifier(verifiers, origin, k)
+    for row in db.execute(EARLY_CHECKPOINTS_SQL).fetchall():
+        check.checkpoint(row, bytes(empty_root()), None)
+    last = db.execute(SIZE_SQL).fetchone()[0]
+    size = 0 if last is None or last < 0 else last + 1
+    chunks = ((start, min(check.chunk, size - start)) for start in range(0, size, check.chunk))
+    workers = min(jobs, -(-size // check.chunk))
+    if workers:
+        vkeys = [v.vkey for v in verifiers]
+        path = _database_path(db)
+        try:
+            pool = ProcessPoolExecutor(
+                workers, _context(), initializer=_start_worker, initargs=(path, vkeys, origin, k)
+            )
+        except (OSError, ValueError) as exc:
+            raise Unavailable from exc
+        window: deque[tuple[int, int, Future[ChunkSummary | None]]] = deque()
+        try:
+            for start, count in chunks:
+                window.append((start, count, pool.submit(_run_chunk, start, count)))
+                if len(window) >= workers * WINDOW_PER_JOB:
+                    done_start, done_count, future = window.popleft()
+                    _join(check, future.result(), done_start, done_count)
+            while window:
+                done_start, done_count, future = window.popleft()
+                _join(check, future.result(), done_start, done_count)
+        except (BrokenProcessPool, sqlite3.Error, OSError) as exc:
+            raise Unavailable from exc
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for sql, end in fastverify._outside(check):
+        if db.execute(sql, {"end": end}).fetchone()[0]:
+            raise Fallback
+    return check.report_fields()
