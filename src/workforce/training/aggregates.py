@@ -32,7 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from workforce.context import AppContext
 from workforce.practitioners.models import Practitioner
 from workforce.rules.engine import (
-    MODES,
     RuleResult,
     RulesError,
     RuleSet,
@@ -104,8 +103,8 @@ class _Binding:
 
     rule_id: str
     label: str
-    years: tuple[int, ...]
-    categories: tuple[str, ...]
+    cells: tuple[tuple[str, int], ...]
+    """(category, year) pairs the rule sums: its categories × the years of its period."""
     online_cap: int | None
     min_tenths: int
 
@@ -143,16 +142,12 @@ class RuleIndex:
                 ):
                     continue
                 start, end, label = period_for(rule, year)
-                bindings.append(
-                    _Binding(
-                        rule.id,
-                        label,
-                        tuple(range(start.year, end.year + 1)),
-                        tuple(rule.categories),
-                        rule.online_cap(),
-                        rule.min_tenths,
-                    )
+                cells = tuple(
+                    (category, period_year)
+                    for period_year in range(start.year, end.year + 1)
+                    for category in rule.categories
                 )
+                bindings.append(_Binding(rule.id, label, cells, rule.online_cap(), rule.min_tenths))
             found = tuple(bindings)
         except (RulesError, ValueError):
             found = None  # as evaluate(): no rules for an unusable region or year
@@ -168,20 +163,27 @@ class RuleIndex:
         bindings = self._resolve(subject.region_code, subject.positions, year)
         if not bindings:
             return {}
-        for (_, _, mode), tenths in totals.items():
-            if mode not in MODES or type(tenths) is not int or tenths < 0:
+        in_person: dict[tuple[str, int], int] = {}
+        online: dict[tuple[str, int], int] = {}
+        for (category, total_year, mode), tenths in totals.items():
+            if type(tenths) is not int or tenths < 0:
                 return {}  # evaluate() refuses such totals (and then counts nothing)
+            if mode == "in_person":
+                in_person[(category, total_year)] = tenths
+            elif mode == "online":
+                online[(category, total_year)] = tenths
+            else:
+                return {}
         out: dict[tuple[str, str], bool] = {}
-        get = totals.get
+        in_person_get, online_get = in_person.get, online.get
         for b in bindings:
-            in_person = online = 0
-            for period_year in b.years:
-                for category in b.categories:
-                    in_person += get((category, period_year, "in_person"), 0)
-                    online += get((category, period_year, "online"), 0)
-            if b.online_cap is not None and online > b.online_cap:
-                online = b.online_cap
-            out[(b.rule_id, b.label)] = in_person + online >= b.min_tenths
+            earned = counted_online = 0
+            for cell in b.cells:
+                earned += in_person_get(cell, 0)
+                counted_online += online_get(cell, 0)
+            if b.online_cap is not None and counted_online > b.online_cap:
+                counted_online = b.online_cap
+            out[(b.rule_id, b.label)] = earned + counted_online >= b.min_tenths
         return out
 
 

@@ -536,12 +536,13 @@ class Validator:
         for row in rows:
             raw_id, raw_name, raw_course, raw_hours, raw_day, raw_ref = row[1]
             ref = (raw_ref if type(raw_ref) is str else _text(raw_ref)).strip()
-            known_id = ids.get(raw_id) if type(raw_id) is str else None
+            # The caches hold text keys only, and no other cell value equals a str.
+            known_id = ids.get(raw_id)  # type: ignore[arg-type]
             if known_id is not None and type(raw_name) is str:
                 name = raw_name.strip()
-                tenths = hours.get(raw_hours) if type(raw_hours) is str else None
-                day = days.get(raw_day) if type(raw_day) is str else None
-                course = courses.get(raw_course) if type(raw_course) is str else None
+                tenths = hours.get(raw_hours)  # type: ignore[arg-type]
+                day = days.get(raw_day)  # type: ignore[arg-type]
+                course = courses.get(raw_course)  # type: ignore[arg-type]
                 if (
                     name
                     and len(name) <= _MAX_NAME
