@@ -467,19 +467,25 @@ def bench_database(
     checks = Endpoint(
         "POST /api/v1/admission-checks", "POST", "/api/v1/admission-checks", token, bodies
     )
+    # A request that touches no database and needs no token: what the machine allows.
+    floor = Endpoint("GET /.well-known/jwks.json", "GET", "/.well-known/jwks.json", token)
     port = _free_port()
     servers = start_servers(settings, port, args.workers)
     rounds: list[tuple[Load, Load]] = []
+    floors: list[Load] = []
     try:
         asyncio.run(wait_ready(port))
         # Alternate the two endpoints, so that both see the same slow phases of the machine.
         for n in range(args.rounds):
             a = measure(kind, port, peer, args.connections, args.duration, args.warmup)
             b = measure(kind, port, checks, args.connections, args.duration, args.warmup)
+            c = measure(kind, port, floor, args.connections, args.duration, args.warmup)
             rounds.append((a, b))
+            floors.append(c)
             print(
                 f"  round {n + 1}: GET {a.rate:,.0f}/s (p99 {a.p99_ms:.1f} ms), "
                 f"checks {b.rate:,.0f}/s (p99 {b.p99_ms:.1f} ms), ratio {b.rate / a.rate:.2f}, "
+                f"JWKS {c.rate:,.0f}/s (p99 {c.p99_ms:.1f} ms), "
                 f"statuses {a.statuses} / {b.statuses}",
                 flush=True,
             )
@@ -496,6 +502,7 @@ def bench_database(
         "client": kind,
         "peer": _median_load([a for a, _ in rounds]),
         "checks": _median_load([b for _, b in rounds]),
+        "floor": _median_load(floors),
         "ratios": ratios,
         "peer_1": peer_1,
         "checks_1": checks_1,
@@ -519,7 +526,9 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"per endpoint, each after {args.warmup:.0f} s of warm-up. Goals: admission checks per "
         "second ≥ 1.5× the one-lookup ORM GET's, and p99 < 50 ms at 64 connections. The rows "
         "show each endpoint's median round; the ratio column is the median of the per-round "
-        "ratios (all of them in brackets).",
+        "ratios (all of them in brackets). The floor row, `GET /.well-known/jwks.json` (no "
+        "token, no database), measured in the same rounds, is what the machine allows a "
+        "request that does almost nothing.",
         "",
         "| database | practitioners | endpoint | requests/s | p50 | p99 | checks/s ÷ GET/s |",
         "|---|---|---|---|---|---|---|",
@@ -536,6 +545,11 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"| {r['label']} | {r['count']:,} | POST /api/v1/admission-checks | {checks.rate:,.0f} | "
             f"{checks.p50_ms:.1f} ms | {checks.p99_ms:.1f} ms | **{median:.2f}×** "
             f"({', '.join(f'{x:.2f}' for x in ratios)}) |"
+        )
+        floor = r["floor"]
+        lines.append(
+            f"| {r['label']} | {r['count']:,} | floor: GET /.well-known/jwks.json (no database) | "
+            f"{floor.rate:,.0f} | {floor.p50_ms:.1f} ms | {floor.p99_ms:.1f} ms | |"
         )
     lines += [
         "",

@@ -44,7 +44,7 @@ from workforce.redact import install_log_redaction, redact
 from workforce.routes import API_HANDLERS, ROOT_HANDLERS
 from workforce.routes.deps import provide_ctx, provide_principal, provide_transaction
 from workforce.security.principal import Principal
-from workforce.security.tokens import KidToken
+from workforce.security.tokens import KidToken, TokenMiddleware
 from workforce.settings import Settings, load_settings
 
 log = logging.getLogger("workforce")
@@ -226,6 +226,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         token_secret="unused-see-KidToken",  # noqa: S106 - verification keys come from the keyring
         algorithm="EdDSA",
         token_cls=KidToken,
+        authentication_middleware_class=TokenMiddleware,
         accepted_issuers=[settings.issuer],
         exclude=["^/schema"],
         description="EdDSA access token from POST /api/v1/auth/token (client credentials).",

@@ -222,12 +222,12 @@ async def evaluate(
 
 
 def _salt_key(ctx: AppContext) -> bytes:
-    return hmac.new(ctx.secrets.pii_index_key, _SALT_KEY_DOMAIN, hashlib.sha256).digest()
+    return hmac.digest(ctx.secrets.pii_index_key, _SALT_KEY_DOMAIN, "sha256")
 
 
 def subject_salt(ctx: AppContext, check_id: uuid.UUID) -> bytes:
     """The 32-byte commitment salt of a check (derived, so never stored)."""
-    return hmac.new(_salt_key(ctx), SALT_DOMAIN + check_id.bytes, hashlib.sha256).digest()
+    return hmac.digest(_salt_key(ctx), SALT_DOMAIN + check_id.bytes, "sha256")
 
 
 def commit_subject(salt: bytes, id_number: str) -> bytes:

@@ -26,7 +26,6 @@ number or a key.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from typing import TYPE_CHECKING, Final
@@ -130,7 +129,7 @@ class PiiVault:
         validate it first with :func:`workforce.security.idnumber.validate`.
         """
         message = SUBJECT_KEY_DOMAIN + normalize(id_number).encode()
-        return hmac.new(self._index_key, message, hashlib.sha256).digest()
+        return hmac.digest(self._index_key, message, "sha256")
 
     def encrypt(self, id_number: str, aad: bytes) -> bytes:
         """Encrypt the normalized number with the current key and a fresh random nonce.
