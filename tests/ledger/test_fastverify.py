@@ -1,10 +1,13 @@
-"""The fast path of ``ledger verify`` (``fastverify``) accepts exactly what the row-by-row path
-accepts: the same report for untouched ledgers of every shape, and ``Fallback`` (so that the row-by-
-row path names the problem) for every single-row tampering. Small chunks (2**k entries, k = 1..3)
-exercise full chunks, partial ones, and subtrees that merge across chunks."""
+"""The fast path of ``ledger verify`` (``fastverify``, and its chunks spread over processes,
+``parallel``) accepts exactly what the row-by-row path accepts: the same report for untouched
+ledgers of every shape, and ``Fallback`` (so that the row-by-row path names the problem) for every
+single-row tampering. Small chunks (2**k entries, k = 1..3) exercise full chunks, partial ones,
+subtrees that merge across chunks and checkpoints inside and on the edges of chunks."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -17,8 +20,14 @@ from tests.ledger.test_store import seed
 from tests.ledger.test_tamper import SIZE, TAMPERS, _unlock, seeded  # noqa: F401 - fixture
 from workforce.context import AppContext
 from workforce.db import make_engine
-from workforce.ledger import fastverify, service, store
-from workforce.ledger.cli import VerifyReport, verify_connection, verify_database
+from workforce.ledger import fastverify, parallel, service, store
+from workforce.ledger.cli import (
+    LedgerMismatch,
+    VerifyReport,
+    verify_connection,
+    verify_database,
+    verify_fast,
+)
 from workforce.ledger.entry import Corrects, Entry, parse_entry
 
 pytestmark = pytest.mark.anyio
@@ -50,6 +59,36 @@ async def _fast_through_sqlalchemy(
             return await fastverify.verify_async(conn, verifiers, origin, k)
     finally:
         await engine.dispose()
+
+
+async def _parallel(url: str, ctx: AppContext, k: int, jobs: int) -> tuple[int, int, int, bytes]:
+    """Only the pass spread over ``jobs`` worker processes (SQLite; fails elsewhere)."""
+    verifiers, origin = service.verifiers(ctx), ctx.settings.ledger_origin
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn, conn.begin():
+            worker = store.sqlite_worker(conn)
+            assert worker is not None
+            return await worker.run(
+                lambda ledger: parallel.verify_parallel(ledger.db, verifiers, origin, jobs, k)
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _verify_fast(url: str, ctx: AppContext, k: int, jobs: int) -> VerifyReport:
+    """What ``ledger verify --jobs N`` runs (the fast pass, row by row if it refuses)."""
+    verifiers, origin = service.verifiers(ctx), ctx.settings.ledger_origin
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn, conn.begin():
+            return await verify_fast(conn, verifiers, origin, jobs, k)
+    finally:
+        await engine.dispose()
+
+
+def _sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
 
 
 async def _slow(url: str, ctx: AppContext) -> VerifyReport:
@@ -101,6 +140,8 @@ async def test_a_correction_is_checked_one_leaf_at_a_time_in_the_fast_pass(
     assert expected[0] == 10
     for k in (1, 2, 3, fastverify.K):
         assert await _fast(database_url, ctx, k) == expected
+        if _sqlite(database_url):
+            assert await _parallel(database_url, ctx, k, 2) == expected
 
 
 @pytest.mark.parametrize("tamper", TAMPERS, ids=lambda f: f.__name__)
@@ -157,6 +198,92 @@ async def test_row_by_row_still_names_what_the_fast_pass_refused(
     finally:
         await engine.dispose()
     assert report.entries == SIZE
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+async def test_parallel_pass_gives_the_row_by_row_report_for_every_size(
+    session: AsyncSession, ctx: AppContext, database_url: str, batch: int
+) -> None:
+    """Sizes 0..33 (one append and checkpoint per entry, or per three), chunks of 2, 4 and 8
+    entries, 1, 2 and 3 worker processes: the same report as row by row, every time."""
+    size = 0
+    while True:
+        expected = _fields(await _slow(database_url, ctx))
+        assert expected[0] == size
+        for k in (1, 2, 3):
+            for jobs in (1, 2, 3):
+                assert _fields(await _verify_fast(database_url, ctx, k, jobs)) == expected
+                if _sqlite(database_url):  # the processes themselves, no fallback
+                    assert await _parallel(database_url, ctx, k, jobs) == expected
+        if size >= 33:
+            break
+        step = min(batch, 33 - size)
+        await seed(session, ctx, step, batch=step, seed_value=size)
+        size += step
+
+
+@pytest.mark.parametrize("tamper", TAMPERS, ids=lambda f: f.__name__)
+async def test_tampering_is_named_as_row_by_row_with_two_jobs(
+    seeded: AsyncSession,  # noqa: F811 - the fixture
+    ctx: AppContext,
+    database_url: str,
+    tamper: Callable[[AsyncSession], Awaitable[str]],
+) -> None:
+    expected = await tamper(seeded)
+    await seeded.commit()
+    for k in (1, 2, 3, fastverify.K):
+        if _sqlite(database_url):
+            with pytest.raises(fastverify.Fallback):
+                await _parallel(database_url, ctx, k, 2)
+        with pytest.raises(LedgerMismatch) as failed:
+            await _verify_fast(database_url, ctx, k, 2)
+        assert expected in str(failed.value), str(failed.value)
+    with pytest.raises(LedgerMismatch) as failed:
+        await verify_database(
+            database_url, service.verifiers(ctx), ctx.settings.ledger_origin, jobs=2
+        )
+    assert expected in str(failed.value), str(failed.value)
+
+
+async def test_workers_read_the_tree_of_the_parents_snapshot(
+    session: AsyncSession, ctx: AppContext, database_url: str
+) -> None:
+    """Entries appended after the parent fixed the tree size are not read by any worker."""
+    if not _sqlite(database_url):
+        pytest.skip("worker processes verify SQLite only")
+    await seed(session, ctx, 11, batch=2)
+    expected = _fields(await _slow(database_url, ctx))
+    verifiers, origin = service.verifiers(ctx), ctx.settings.ledger_origin
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as conn, conn.begin():
+            worker = store.sqlite_worker(conn)
+            assert worker is not None
+            await worker.run(lambda ledger: ledger.db.execute(parallel.SIZE_SQL).fetchall())
+            await seed(session, ctx, 6, batch=3, seed_value=9)  # after the snapshot began
+            fields = await worker.run(
+                lambda ledger: parallel.verify_parallel(ledger.db, verifiers, origin, 2, 1)
+            )
+    finally:
+        await engine.dispose()
+    assert fields == expected
+    assert _fields(await _slow(database_url, ctx))[0] == 17
+
+
+def test_workers_need_a_database_file(ctx: AppContext) -> None:
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.execute("CREATE TABLE ledger_entries (seq INTEGER PRIMARY KEY)")
+    db.execute(
+        "CREATE TABLE ledger_checkpoints (size INTEGER PRIMARY KEY, prev_size, "
+        "root_hash, note, created_at)"
+    )
+    db.execute("INSERT INTO ledger_entries VALUES (0)")
+    with pytest.raises(parallel.Unavailable):
+        parallel.verify_parallel(db, service.verifiers(ctx), ctx.settings.ledger_origin, 2, 1)
+
+
+def test_default_jobs_is_one_per_cpu() -> None:
+    assert 1 <= parallel.default_jobs() <= (os.cpu_count() or 1)
 
 
 _: Any = _unlock
