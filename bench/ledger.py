@@ -1,13 +1,19 @@
 """Ban-ledger figures: inclusion proofs, durable appends and ``ledger verify`` at scale.
 
-    python -m bench.ledger [--entries N] [--full]
+    python -m bench.ledger [--entries N] [--full] [--rounds R] [--workdir DIR [--verify-only]]
 
 Peers measured in the same run (the machine is shared and noisy; ratios are what to compare):
 
 - pymerkle 7.0's ``SqliteTree`` on a file holding the same leaves: proofs per second
   (``prove_inclusion``) and durable appends per second (``append_entry``, one commit each);
 - for ``ledger verify``: reading the ``ledger_entries`` rows exactly as ``ledger verify`` reads
-  them and hashing each leaf once; both are timed alternately, three rounds each.
+  them and hashing each leaf once, in one thread. Peer, ``ledger verify`` (default: one worker
+  process per CPU) and ``ledger verify --jobs 1`` are timed alternately, ``--rounds`` rounds,
+  each by the wall clock and by CPU time summed over the process and its (reaped) children, so
+  that a win from using more CPUs shows as such.
+
+``--workdir DIR`` keeps the populated database in ``DIR``; ``--verify-only`` then re-runs only
+the verify rounds on it (and prints their rows, without writing ``--out``).
 
 The ledger is populated with the bulk path: ``service.append(session, ctx, *drafts)`` with 1000
 entries per transaction and one signed checkpoint per batch. Durable appends are then made one
@@ -21,6 +27,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import random
+import resource
 import statistics
 import tempfile
 import time
@@ -34,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from workforce import synth
 from workforce.context import AppContext
 from workforce.db import make_engine
-from workforce.ledger import fastverify, service, store
+from workforce.ledger import fastverify, parallel, service, store
 from workforce.ledger.cli import verify_database
 from workforce.ledger.entry import Issuer
 from workforce.ledger.fastverify import CHUNK
@@ -42,7 +49,7 @@ from workforce.migrate import upgrade
 from workforce.settings import Settings
 
 BATCH = 1000
-VERIFY_ROUNDS = 3
+VERIFY_ROUNDS = 5
 ISSUER = Issuer(org="bench-regulator", region="320000")
 
 
@@ -142,6 +149,73 @@ async def read_and_hash(url: str) -> tuple[float, int]:
     return time.perf_counter() - started, count
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its reaped children (verify's workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+async def _timed(work: Any) -> tuple[float, float, Any]:
+    """Wall-clock seconds, CPU seconds (all processes) and result of awaiting ``work()``."""
+    cpu, started = cpu_seconds(), time.perf_counter()
+    result = await work()
+    return time.perf_counter() - started, cpu_seconds() - cpu, result
+
+
+def _spread(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"{statistics.median(ordered):.1f}× (rounds {ordered[0]:.1f}–{ordered[-1]:.1f}×)"
+
+
+async def verify_rounds(settings: Settings, verifiers: Any, size: int, rounds: int) -> list[str]:
+    """Peer, ``ledger verify`` and ``ledger verify --jobs 1``, alternated; the table rows."""
+    url, origin = settings.database_url, settings.ledger_origin
+    runs: dict[str, list[tuple[float, float]]] = {"peer": [], "jobs": [], "one": []}
+    report = None
+    for _ in range(rounds):  # alternate, so all see the same cache and load
+        wall, cpu, (_, read_count) = await _timed(lambda: read_and_hash(url))
+        assert read_count == size
+        runs["peer"].append((wall, cpu))
+        for name, jobs in (("jobs", None), ("one", 1)):
+            wall, cpu, report = await _timed(
+                lambda jobs=jobs: verify_database(url, verifiers, origin, jobs=jobs)
+            )
+            assert report.size == size
+            runs[name].append((wall, cpu))
+        print(
+            "  round: peer {:.2f} s (cpu {:.2f}) | verify {:.2f} s (cpu {:.2f}) | "
+            "--jobs 1 {:.2f} s (cpu {:.2f})".format(
+                *runs["peer"][-1], *runs["jobs"][-1], *runs["one"][-1]
+            ),
+            flush=True,
+        )
+    assert report is not None
+
+    def median(name: str, which: int) -> float:
+        return statistics.median(run[which] for run in runs[name])
+
+    def ratios(name: str, which: int) -> list[float]:
+        return [r[which] / p[which] for r, p in zip(runs[name], runs["peer"], strict=True)]
+
+    jobs = parallel.default_jobs()
+    what = (
+        f"entries re-parsed, re-hashed, chain, {report.subtrees:,} subtrees, "
+        f"{report.checkpoints:,} checkpoints; median of {rounds} alternated rounds"
+    )
+    return [
+        f"| `ledger verify` ({what}; {jobs} worker processes, the default on this "
+        f"{jobs}-CPU box), wall clock | {median('jobs', 0):.2f} s | read rows + hash once "
+        f"{median('peer', 0):.2f} s | {_spread(ratios('jobs', 0))} | ≤ 2× |",
+        f"| the same, CPU time summed over all processes | {median('jobs', 1):.2f} s | "
+        f"{median('peer', 1):.2f} s | {_spread(ratios('jobs', 1))} | |",
+        f"| `ledger verify --jobs 1` (one process), wall clock | {median('one', 0):.2f} s | "
+        f"{median('peer', 0):.2f} s | {_spread(ratios('one', 0))} | ≤ 2× |",
+        f"| the same, CPU time | {median('one', 1):.2f} s | {median('peer', 1):.2f} s | "
+        f"{_spread(ratios('one', 1))} | |",
+    ]
+
+
 def full_sync(engine: AsyncEngine) -> None:
     """Make every connection of ``engine`` fsync each commit (SQLite ``synchronous=FULL``)."""
 
@@ -171,13 +245,29 @@ def pymerkle_figures(
     return bulk, appending, proving
 
 
-async def run(entries: int, appends: int, samples: int, workdir: Path) -> str:
-    settings = Settings(
+def _settings(workdir: Path) -> Settings:
+    return Settings(
         var_dir=workdir,
         database_url=f"sqlite+aiosqlite:///{workdir / 'ledger.db'}",
         keys_dir=workdir / "keys",
         environment="test",
     )
+
+
+async def verify_only(workdir: Path, rounds: int) -> str:
+    """The verify rounds on a database populated by an earlier run with ``--workdir``."""
+    settings = _settings(workdir)
+    ctx = AppContext.open(settings)
+    engine = make_engine(settings.database_url)
+    async with engine.connect() as conn:
+        size = (await conn.execute(text("SELECT count(*) FROM ledger_entries"))).scalar_one()
+    await engine.dispose()
+    print(f"verify rounds on {size:,} entries…", flush=True)
+    return "\n".join(await verify_rounds(settings, service.verifiers(ctx), size, rounds))
+
+
+async def run(entries: int, appends: int, samples: int, workdir: Path, rounds: int) -> str:
+    settings = _settings(workdir)
     await asyncio.to_thread(upgrade, settings.database_url)
     ctx = AppContext.open(settings)
     drafts = Drafts(ctx, entries + appends)
@@ -214,19 +304,9 @@ async def run(entries: int, appends: int, samples: int, workdir: Path) -> str:
         pymerkle_figures, workdir / "pymerkle.db", leaves[:entries], leaves[entries:], indices
     )
 
-    verifiers = service.verifiers(ctx)
-    verify_runs: list[float] = []
-    read_runs: list[float] = []
-    for _ in range(VERIFY_ROUNDS):  # alternate, so both see the same cache and load
-        read_seconds, read_count = await read_and_hash(settings.database_url)
-        started = time.perf_counter()
-        report = await verify_database(settings.database_url, verifiers, settings.ledger_origin)
-        verify_runs.append(time.perf_counter() - started)
-        read_runs.append(read_seconds)
-        assert report.size == size == read_count
-    ratios = sorted(v / r for v, r in zip(verify_runs, read_runs, strict=True))
-    verify_seconds, read_seconds = statistics.median(verify_runs), statistics.median(read_runs)
-    print(f"  ledger verify / read+hash, per round: {', '.join(f'{x:.2f}' for x in ratios)}")
+    del leaves
+    print("ledger verify against read + hash…", flush=True)
+    verify_lines = await verify_rounds(settings, service.verifiers(ctx), size, rounds)
 
     ours_proofs, pm_proofs = _rate(samples, proving), _rate(samples, pm_proving)
     ours_appends, pm_appends = _rate(appends // 2, appending), _rate(appends, pm_appending)
@@ -250,10 +330,7 @@ async def run(entries: int, appends: int, samples: int, workdir: Path) -> str:
         f"| the same with synchronous=FULL (fsync per commit: survives power loss, like pymerkle) "
         f"| {ours_full:,.0f} | {pm_appends:,.0f} | {ours_full / pm_appends:.1f}× | ≥ 2× |",
         f"| hashes per inclusion proof (max of {samples:,}) | {longest} | ⌈log2 n⌉ = {(size - 1).bit_length()} | | ≤ 20 |",
-        f"| `ledger verify` (entries re-parsed, re-hashed, chain, {report.subtrees:,} subtrees, "
-        f"{report.checkpoints:,} checkpoints; median of {VERIFY_ROUNDS} alternated rounds) "
-        f"| {verify_seconds:.2f} s | read rows + hash once {read_seconds:.2f} s "
-        f"| {statistics.median(ratios):.1f}× (rounds {ratios[0]:.1f}–{ratios[-1]:.1f}×) | ≤ 2× |",
+        *verify_lines,
         f"| bulk population | {_rate(entries, bulk_seconds):,.0f} entries/s | pymerkle append_entries "
         f"{_rate(entries, pm_bulk):,.0f}/s | | |",
         "",
@@ -267,11 +344,23 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=2000)
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--full", action="store_true", help="10^6 entries")
+    parser.add_argument("--rounds", type=int, default=VERIFY_ROUNDS)
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the database here")
+    parser.add_argument("--verify-only", action="store_true", help="verify rounds on --workdir")
     parser.add_argument("--out", type=Path, default=Path("bench/results/ledger.md"))
     args = parser.parse_args()
     entries = 1_000_000 if args.full else args.entries
-    with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp:
-        report = asyncio.run(run(entries, args.appends, args.samples, Path(tmp)))
+    if args.verify_only:
+        if args.workdir is None:
+            parser.error("--verify-only needs --workdir")
+        print(asyncio.run(verify_only(args.workdir, args.rounds)))
+        return
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        report = asyncio.run(run(entries, args.appends, args.samples, args.workdir, args.rounds))
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp:
+            report = asyncio.run(run(entries, args.appends, args.samples, Path(tmp), args.rounds))
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)

@@ -6,6 +6,7 @@ subtrees that merge across chunks and checkpoints inside and on the edges of chu
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -14,21 +15,30 @@ from typing import Any
 
 import msgspec
 import pytest
+from click.testing import CliRunner
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.ledger.test_store import seed
-from tests.ledger.test_tamper import SIZE, TAMPERS, _unlock, seeded  # noqa: F401 - fixture
+from tests.ledger.test_tamper import (  # noqa: F401 - seeded: the fixture
+    SIZE,
+    TAMPERS,
+    _cli_env,
+    _unlock,
+    seeded,
+)
 from workforce.context import AppContext
 from workforce.db import make_engine
 from workforce.ledger import fastverify, parallel, service, store
 from workforce.ledger.cli import (
     LedgerMismatch,
     VerifyReport,
+    ledger,
     verify_connection,
     verify_database,
     verify_fast,
 )
 from workforce.ledger.entry import Corrects, Entry, parse_entry
+from workforce.settings import Settings
 
 pytestmark = pytest.mark.anyio
 
@@ -287,3 +297,18 @@ def test_default_jobs_is_one_per_cpu() -> None:
 
 
 _: Any = _unlock
+
+
+async def test_cli_takes_jobs(session: AsyncSession, ctx: AppContext, settings: Settings) -> None:
+    await seed(session, ctx, 7, batch=2)
+    runner = CliRunner()
+    for jobs in ("1", "2"):
+        ok = await asyncio.to_thread(
+            runner.invoke, ledger, ["verify", "--jobs", jobs], env=_cli_env(settings)
+        )
+        assert ok.exit_code == 0, ok.output
+        assert "ok: 7 entries" in ok.output
+    bad = await asyncio.to_thread(
+        runner.invoke, ledger, ["verify", "--jobs", "0"], env=_cli_env(settings)
+    )
+    assert bad.exit_code == 2

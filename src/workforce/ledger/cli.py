@@ -11,6 +11,11 @@ checks, naming the first bad row:
   the recomputed root of the tree at that size (so every checkpoint is consistent with every
   earlier one), ``prev_size`` naming the checkpoint before it; the latest one covers every entry.
 
+The same checks run first chunk by chunk (``fastverify``); on SQLite the chunks are spread over
+``--jobs`` worker processes (default one per CPU) and joined in order by this process
+(``parallel``). Only when that fast pass refuses something does the row-by-row pass run, on the
+same snapshot, to name the first bad row.
+
 Monitor (``workforce ledger verify --url URL``): fetches the public endpoints as anyone could,
 verifies the latest checkpoint's signature with the verifier keys it trusts (pinned with
 ``--vkey``, else trusted on first use and followed through key rotations), checks with a

@@ -22,6 +22,9 @@ Memory stays O(log n) plus one chunk. It does not name problems: on the first di
 kind it raises :class:`Fallback`, and the caller re-runs the row-by-row verification on the same
 snapshot, which names the first bad row. So the fast path only ever *accepts* ledgers the slow
 path accepts, and returns the same report.
+
+``workforce.ledger.parallel`` runs the per-chunk part of these checks in worker processes and the
+joining part (peaks, merges, checkpoint roots and order) in the parent, with the same pieces.
 """
 
 from __future__ import annotations
