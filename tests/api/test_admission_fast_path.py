@@ -229,9 +229,7 @@ async def test_concurrent_checks_share_a_commit_and_all_are_kept(
     ids = {uuid.UUID(r.json()["check_id"]) for r in responses}
     stored = set((await session.scalars(select(AdmissionCheck.id))).all())
     assert stored == ids
-    logged = await session.scalar(
-        select(func.count()).where(AccessLog.action == "admission_check")
-    )
+    logged = await session.scalar(select(func.count()).where(AccessLog.action == "admission_check"))
     assert logged == len(numbers)
     # Fewer transactions than checks (how many depends on how the requests interleave).
     assert gate.writer.batches - before <= len(numbers)
@@ -273,8 +271,6 @@ def _rows(org_id: uuid.UUID, n: int) -> list[tuple[dict[str, Any], dict[str, Any
             )
         )
     return out
-
-
 
 
 async def _count(session: AsyncSession) -> tuple[int, int]:
@@ -331,3 +327,48 @@ async def test_in_memory_database_uses_the_orm_path(engine: AsyncEngine) -> None
     gate = AdmissionGate.for_settings(settings, engine)
     assert gate.reader is None
     await gate.close()
+
+
+async def test_group_commits_of_two_processes_take_turns(settings: Settings) -> None:
+    """The writers' lock file gives one group commit at a time its turn, and wakes the next."""
+    from workforce.hiring.gate import _SqliteWriters
+
+    url = settings.effective_database_url
+    if not url.startswith("sqlite"):
+        pytest.skip("the writers' lock file is for SQLite")
+    path = url.split("///", 1)[1]
+    first, second = _SqliteWriters(path), _SqliteWriters(path)
+    entered = asyncio.Event()
+
+    async def take_second() -> None:
+        async with second.turn():
+            entered.set()
+
+    async with first.turn():
+        waiting = asyncio.create_task(take_second())
+        await asyncio.sleep(0.2)
+        assert not entered.is_set()  # the second one waits while the first holds its turn
+    await asyncio.wait_for(waiting, 5)
+    assert entered.is_set()
+    first.start_checkpoints()
+    await asyncio.sleep(0.4)  # at least one passive checkpoint ran
+    assert first._conn is not None
+    await first.close()
+    await second.close()
+    assert first._checkpoints is not None and first._checkpoints.cancelled()
+
+
+async def test_two_group_commits_on_one_database_keep_every_row(
+    settings: Settings, factory: Factory, session: AsyncSession
+) -> None:
+    inst = await factory.org("institution")
+    gates = [
+        AdmissionGate.for_settings(settings, make_engine(settings.effective_database_url))
+        for _ in range(2)
+    ]
+    rows = _rows(inst.org.id, 40)
+    await asyncio.gather(*(gates[i % 2].writer.store(c, a) for i, (c, a) in enumerate(rows)))
+    assert await _count(session) == (40, 40)
+    for gate in gates:
+        await gate.close()
+        await gate.writer._engine.dispose()
