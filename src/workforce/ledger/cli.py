@@ -416,7 +416,12 @@ def _bytes_of(rows: Sequence[Any]) -> list[tuple[int, bytes, Any]]:
 
 
 async def verify_fast(
-    conn: Any, verifiers: Sequence[Verifier], origin: str, jobs: int | None = None, k: int = 12
+    conn: Any,
+    verifiers: Sequence[Verifier],
+    origin: str,
+    jobs: int | None = None,
+    k: int = 12,
+    pool: Any = None,
 ) -> VerifyReport:
     """Verify the ledger on ``conn`` chunk by chunk (``fastverify``), row by row if that fails.
 
@@ -425,7 +430,8 @@ async def verify_fast(
     processes and joined in order (``parallel``), with ``jobs=1`` in this process. Elsewhere
     (PostgreSQL) it reads the same chunks through SQLAlchemy in this process. Whatever the fast
     pass does not accept is verified again by :func:`verify_connection`, which names it. Chunks
-    hold ``2**k`` entries.
+    hold ``2**k`` entries; ``pool``: the ``jobs`` workers, started before ``conn`` was opened
+    (``parallel.start_pool``; else started here).
 
     Raises:
         LedgerMismatch: Naming the first bad entry, subtree or checkpoint.
@@ -437,7 +443,7 @@ async def verify_fast(
     def fast_sync(db: Any) -> tuple[int, int, int, bytes]:
         if jobs > 1:
             try:
-                return parallel.verify_parallel(db, verifiers, origin, jobs, k)
+                return parallel.verify_parallel(db, verifiers, origin, jobs, k, pool)
             except parallel.Unavailable:
                 pass
         return fastverify.verify_sync(db, verifiers, origin, k)
@@ -474,7 +480,15 @@ async def verify_database(
         LedgerMismatch: Naming the first bad entry, subtree or checkpoint.
     """
     from workforce.db import make_engine  # noqa: PLC0415
+    from workforce.ledger import parallel  # noqa: PLC0415
 
+    jobs = parallel.default_jobs() if jobs is None else jobs
+    pool = None
+    if fast and jobs > 1 and database_url.startswith("sqlite"):
+        try:  # before any connection opens: see parallel.start_pool
+            pool = parallel.start_pool(jobs)
+        except parallel.Unavailable:
+            jobs = 1
     engine = make_engine(database_url)
     try:
         options: dict[str, Any] = {}
@@ -484,10 +498,12 @@ async def verify_database(
             conn = await raw.execution_options(**options)
             async with conn.begin():
                 if fast:
-                    return await verify_fast(conn, verifiers, origin, jobs)
+                    return await verify_fast(conn, verifiers, origin, jobs, pool=pool)
                 return await verify_connection(conn, verifiers, origin)
     finally:
         await engine.dispose()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --- outside monitor ----------------------------------------------------------------------

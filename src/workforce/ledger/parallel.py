@@ -205,34 +205,49 @@ def check_chunk(
     )
 
 
-class _Worker:
-    """The state of one worker process (set by :func:`_start_worker`)."""
-
-    db: sqlite3.Connection
-    verifiers: list[Verifier]
-    origin: str
-    k: int
+_opened: dict[tuple[str, tuple[str, ...], str], tuple[sqlite3.Connection, list[Verifier]]] = {}
+"""A worker's read-only connection and verifiers, per database (opened at its first chunk)."""
 
 
-def _start_worker(path: str, vkeys: list[str], origin: str, k: int) -> None:
-    _Worker.db = sqlite3.connect(
-        f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-    )
-    _Worker.db.execute("PRAGMA busy_timeout=30000")
-    _Worker.verifiers = [Verifier.from_vkey(v) for v in vkeys]
-    _Worker.origin = origin
-    _Worker.k = k
-
-
-def _run_chunk(start: int, count: int) -> ChunkSummary | None:
+def _run_chunk(
+    path: str, vkeys: tuple[str, ...], origin: str, k: int, start: int, count: int
+) -> ChunkSummary | None:
     """A chunk in a worker: its summary, or None when it does not verify."""
+    key = (path, vkeys, origin)
+    if key not in _opened:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        db.execute("PRAGMA busy_timeout=30000")
+        _opened[key] = db, [Verifier.from_vkey(v) for v in vkeys]
+    db, verifiers = _opened[key]
     try:
         with paused_gc():
-            return check_chunk(
-                _Worker.db, _Worker.verifiers, _Worker.origin, _Worker.k, start, count
-            )
+            return check_chunk(db, verifiers, origin, k, start, count)
     except (Fallback, *fastverify._ODD_DATA):
         return None
+
+
+def _ready() -> None:
+    """Nothing: submitted once per worker so that each starts at once."""
+
+
+def start_pool(jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` worker processes, started now.
+
+    With the ``fork`` start method (Linux; a worker starts in milliseconds with nothing to
+    import) the workers copy this process's memory, SQLite's bookkeeping of open files included.
+    SQLite must not see in a child a connection opened before the fork (its POSIX locks are not
+    inherited), so ``verify_database`` starts the pool *before* it connects; each worker opens
+    its own read-only connection at its first chunk.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    try:
+        pool = ProcessPoolExecutor(jobs, context)
+        for future in [pool.submit(_ready) for _ in range(jobs)]:
+            future.result()
+    except (OSError, ValueError, BrokenProcessPool) as exc:
+        raise Unavailable from exc
+    return pool
 
 
 # --- the parent side --------------------------------------------------------------------------
@@ -273,21 +288,19 @@ def _database_path(db: sqlite3.Connection) -> str:
     raise Unavailable
 
 
-def _context() -> Any:
-    """``fork`` where there is one (a worker starts in milliseconds, nothing to re-import)."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else None)
-
-
 def verify_parallel(
     db: sqlite3.Connection,
     verifiers: Sequence[Verifier],
     origin: str,
     jobs: int,
     k: int = fastverify.K,
+    pool: ProcessPoolExecutor | None = None,
 ) -> tuple[int, int, int, bytes]:
-    """The fast pass with ``jobs`` worker processes, from the parent's connection ``db`` (inside
-    its read transaction, on the driver's thread); ``(entries, subtrees, checkpoints, root)``.
+    """The fast pass with worker processes, from the parent's connection ``db`` (inside its read
+    transaction, on the driver's thread); ``(entries, subtrees, checkpoints, root)``.
+
+    ``pool``: ``jobs`` workers from :func:`start_pool` (left running); without it they are
+    started here (after ``db`` was opened: tests) and stopped at the end.
 
     Raises:
         Fallback: Something does not verify: verify row by row on ``db``'s snapshot instead.
@@ -295,7 +308,7 @@ def verify_parallel(
     """
     try:
         with paused_gc():
-            return _verify_parallel(db, verifiers, origin, jobs, k)
+            return _verify_parallel(db, verifiers, origin, jobs, k, pool)
     except fastverify._ODD_DATA:
         raise Fallback from None
 
@@ -306,6 +319,7 @@ def _verify_parallel(
     origin: str,
     jobs: int,
     k: int,
+    given: ProcessPoolExecutor | None,
 ) -> tuple[int, int, int, bytes]:
     check = FastVerifier(verifiers, origin, k)
     for row in db.execute(EARLY_CHECKPOINTS_SQL).fetchall():
@@ -313,21 +327,14 @@ def _verify_parallel(
     last = db.execute(SIZE_SQL).fetchone()[0]
     size = 0 if last is None or last < 0 else last + 1
     chunks = ((start, min(check.chunk, size - start)) for start in range(0, size, check.chunk))
-    workers = min(jobs, -(-size // check.chunk))
-    if workers:
-        vkeys = [v.vkey for v in verifiers]
-        path = _database_path(db)
-        try:
-            pool = ProcessPoolExecutor(
-                workers, _context(), initializer=_start_worker, initargs=(path, vkeys, origin, k)
-            )
-        except (OSError, ValueError) as exc:
-            raise Unavailable from exc
+    if size:
+        task = (_database_path(db), tuple(v.vkey for v in verifiers), origin, k)
+        pool = given or start_pool(jobs)
         window: deque[tuple[int, int, Future[ChunkSummary | None]]] = deque()
         try:
             for start, count in chunks:
-                window.append((start, count, pool.submit(_run_chunk, start, count)))
-                if len(window) >= workers * WINDOW_PER_JOB:
+                window.append((start, count, pool.submit(_run_chunk, *task, start, count)))
+                if len(window) >= jobs * WINDOW_PER_JOB:
                     done_start, done_count, future = window.popleft()
                     _join(check, future.result(), done_start, done_count)
             while window:
@@ -336,7 +343,10 @@ def _verify_parallel(
         except (BrokenProcessPool, sqlite3.Error, OSError) as exc:
             raise Unavailable from exc
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            for _, _, future in window:
+                future.cancel()
+            if pool is not given:
+                pool.shutdown(wait=True, cancel_futures=True)
     for sql, end in fastverify._outside(check):
         if db.execute(sql, {"end": end}).fetchone()[0]:
             raise Fallback
