@@ -20,11 +20,20 @@ wait (up to the busy timeout) while an import runs. PostgreSQL: imports take an 
 transaction-level advisory lock and single training writes a shared one, which keeps the
 daily-hours cap exact and rules out deadlocks between imports and single writes.
 
-**Speed.** The next chunk is read and validated in a worker thread while the current one is
-written; a chunk costs a handful of statements (bulk lookups of references, people and per-day
-hours, then ``executemany`` inserts and upserts on native driver values, see
-:mod:`workforce.training.bulk`); people already seen are cached. Memory stays bounded by the
-chunk size and those caches, whatever the file size.
+**Speed** (figures in ``bench/results/training.md``). Per chunk of :data:`CHUNK_ROWS` rows:
+the file is read and validated in a worker thread (the event loop stays free; a quote-free CSV
+is split with ``str.split``, and cells already proven valid — the same ID number, hours, date
+— are recognised by dictionary lookups, see :meth:`rosters.Validator.prepare`); then one pass
+in line order applies the checks that need the database, builds the record tuples and sums
+the aggregate changes per (practitioner, category, year, mode); then a handful of
+statements: bulk lookups of references, people, running totals and (only for people with
+hours that year) per-day hours, and ``executemany`` inserts and upserts on native driver
+values (:mod:`workforce.training.bulk`). Rule-met counts use :class:`aggregates.RuleIndex`
+(rules in force resolved once per region, positions and year). Reading and writing take
+turns rather than overlap: SQLite's ``executemany`` re-takes the GIL for every row, so a busy
+Python thread next to it slows it down more than the overlap saves. The cyclic garbage
+collector runs less often while imports run (:func:`_gc_relaxed`). Memory stays bounded by
+the chunk size and the per-import caches, whatever the file size.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -590,7 +599,8 @@ class Importer:
         native_day = self._native_day
         region = self.actor.region or ""
         batch = _Batch(self)
-        add = batch.add
+        add = batch.adder()
+        days = self._days
         for item in items:
             if not isinstance(item, rosters.Prepared):
                 self._reject(errors, item)
@@ -625,7 +635,9 @@ class Importer:
                 )
                 continue
             # The daily cap, all bases together, in line order.
-            day = native_day(item.day)
+            day = days.get(item.day)
+            if day is None:
+                day = native_day(item.day)
             pid = person.id
             day_key = (pid if pid is not None else id(person), day)
             total = sums.get(day_key, 0) + item.tenths
@@ -822,34 +834,45 @@ class _Batch:
         self._base = importer.base
         self._import = importer.native_import
 
-    def add(self, item: rosters.Prepared, person: _Person, day: Any) -> None:
-        """One accepted row (its person registered)."""
-        pid = person.id
-        course = item.course
-        category, mode, tenths = course.category, course.mode, item.tenths
-        self.records.append(
-            (
-                self._new_uuid(),
-                self._base,
-                pid,
-                course.id,
-                course.code,
-                category,
-                mode,
-                tenths,
-                day,
-                item.ref,
-                self._import,
-                self._now,
+    def adder(self) -> Callable[[rosters.Prepared, _Person, Any], None]:
+        """``add(row, person, day)``: one accepted row (its person registered).
+
+        A closure over the batch's constants: it runs once per accepted row.
+        """
+        append = self.records.append
+        cells = self.cells
+        cell = cells.get
+        new_uuid, base, import_id, now = self._new_uuid, self._base, self._import, self._now
+
+        def add(item: rosters.Prepared, person: _Person, day: Any) -> None:
+            pid = person.id
+            course = item.course
+            category, mode, tenths = course.category, course.mode, item.tenths
+            append(
+                (
+                    new_uuid(),
+                    base,
+                    pid,
+                    course.id,
+                    course.code,
+                    category,
+                    mode,
+                    tenths,
+                    day,
+                    item.ref,
+                    import_id,
+                    now,
+                )
             )
-        )
-        key = (pid, category, item.day.year, mode)
-        acc = self.cells.get(key)
-        if acc is None:
-            self.cells[key] = [tenths, 1, person]
-        else:
-            acc[0] += tenths
-            acc[1] += 1
+            key = (pid, category, item.day.year, mode)
+            acc = cell(key)
+            if acc is None:
+                cells[key] = [tenths, 1, person]
+            else:
+                acc[0] += tenths
+                acc[1] += 1
+
+        return add
 
     def deltas(self) -> aggregates.Deltas:
         """The sums per practitioner and per region (subjects noted for the rule counts)."""
@@ -887,6 +910,8 @@ class _Batch:
             [(self._new_uuid(), pid, self._base, "trained", self._now) for pid in unlinked],
             _LINK_CONFLICT,
         )
+        if len(importer.linked) + len(unlinked) > _PEOPLE_CACHE:
+            importer.linked.clear()  # bounded memory; a repeated link is a no-op insert
         importer.linked.update(unlinked)
         await aggregates.apply_deltas(
             importer.session,
