@@ -95,6 +95,36 @@ class Fixture:
     mix: dict[str, int]
 
 
+def _save_fixture(path: Path, fixture: Fixture, count: int) -> None:
+    """Keep what a later ``--reuse`` run needs (synthetic numbers only, under bench/out)."""
+    data = {
+        "count": count,
+        "principals": {
+            name: msgspec.to_builtins(getattr(fixture, name))
+            for name in ("institution", "regulator")
+        },
+        "numbers": fixture.numbers,
+        "mix": fixture.mix,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _load_fixture(path: Path, count: int) -> Fixture:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data["count"] != count:
+        raise SystemExit(
+            f"{path} was populated with {data['count']:,} practitioners, not {count:,}"
+        )
+    principals = {k: msgspec.convert(v, Principal) for k, v in data["principals"].items()}
+    return Fixture(
+        institution=principals["institution"],
+        regulator=principals["regulator"],
+        numbers=data["numbers"],
+        mix=data["mix"],
+    )
+
+
 async def _org(
     session: Any, ctx: AppContext, kind: str, name: str, rng: random.Random
 ) -> Principal:
@@ -453,8 +483,14 @@ def bench_database(
     label: str, settings: Settings, count: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     print(f"== {label}: {count:,} practitioners", flush=True)
-    upgrade(settings.effective_database_url)
-    fixture = asyncio.run(prepare(settings, count, args.sample))
+    saved = OUT / f"fixture-{label.lower()}.json"
+    if args.reuse and saved.exists():
+        fixture = _load_fixture(saved, count)
+        print(f"  reusing the database populated before ({saved})", flush=True)
+    else:
+        upgrade(settings.effective_database_url)
+        fixture = asyncio.run(prepare(settings, count, args.sample))
+        _save_fixture(saved, fixture, count)
     ctx = AppContext.open(settings)
     token = mint_access_token(ctx.keyring, fixture.institution, settings.issuer, 3600)
     kind = client_kind(args.client)
@@ -600,6 +636,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per endpoint")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure again on the databases populated by the previous run (same size)",
+    )
+    parser.add_argument(
         "--client",
         choices=["auto", "wrk", "python"],
         default="auto",
@@ -610,14 +651,18 @@ def main() -> None:
     results = []
     if not args.no_sqlite:
         out = OUT / "sqlite"
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
+        if not (args.reuse and (OUT / "fixture-sqlite.json").exists()):
+            shutil.rmtree(out, ignore_errors=True)
+            (OUT / "fixture-sqlite.json").unlink(missing_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
         settings = Settings(
             var_dir=out, keys_dir=OUT / "keys", scrypt_log2_n=10, environment="test"
         )
         results.append(bench_database("SQLite", settings, count, args))
     if args.pg_url:
-        asyncio.run(_reset_pg(args.pg_url))
+        if not (args.reuse and (OUT / "fixture-postgresql.json").exists()):
+            asyncio.run(_reset_pg(args.pg_url))
+            (OUT / "fixture-postgresql.json").unlink(missing_ok=True)
         settings = Settings(
             var_dir=OUT,
             keys_dir=OUT / "keys",
