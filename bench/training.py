@@ -1,8 +1,10 @@
 """Training figures: roster imports, one practitioner's compliance, the regional report.
 
-    python -m bench.training [--full] [--practitioners N] [--records N]
+    python -m bench.training [--full] [--practitioners N] [--records N] [--one-file]
 
 Default: 10^5 practitioners and 10^6 records on SQLite; ``--full``: 10^6 and 10^7.
+``--one-file``: every practitioner under one base, so the records come as a single roster file
+(10^6 rows by default: the issue's memory bound).
 Every figure is printed next to a raw peer measured in the same run, and as a ratio:
 
 * roster import (the service's bulk path, one subprocess per file, CSV parsed and validated,
@@ -448,6 +450,11 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     parser.add_argument("--full", action="store_true", help="10^6 practitioners, 10^7 records")
     parser.add_argument("--practitioners", type=int, default=None)
     parser.add_argument("--records", type=int, default=None)
+    parser.add_argument(
+        "--one-file",
+        action="store_true",
+        help="every practitioner under one base: a single roster file of all the records",
+    )
     parser.add_argument("--import-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.import_worker:
@@ -468,6 +475,8 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     print(f"bench.training: {people:,} practitioners, {records:,} records", flush=True)
 
     orgs = asyncio.run(make_orgs(settings))
+    if args.one_file:
+        orgs["bases"] = orgs["bases"][:1]
     reg_s, people_file = asyncio.run(register_people(settings, orgs, people))
     print(f"registered {people:,} in {reg_s:.1f} s ({people / reg_s:,.0f}/s)", flush=True)
     files = write_rosters(people_file, len(orgs["bases"]), per_person, seed=1, tag="A")
@@ -538,7 +547,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     p99 = sorted(timings)[int(len(timings) * 0.99) - 1]
     mean = statistics.fmean(timings)
     assert province_report is not None
-    label = "--full" if args.full else "default"
+    label = ("--full" if args.full else "default") + (" --one-file" if args.one_file else "")
     lines = [
         f"## Training — {dt.date.today().isoformat()} — {people:,} practitioners, {imported:,} records (SQLite, `{label}` run, {total_s / 60:.0f} min)",
         "",
