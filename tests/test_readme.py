@@ -67,6 +67,12 @@ def test_readme_walkthrough(tmp_path: Path) -> None:
             f"server:\n{(tmp_path / 'server.log').read_text(errors='replace')[-3000:]}"
         )
         assert "WALKTHROUGH OK" in result.stdout
+        out = result.stdout
+        # Step 6: the roster's two good rows recorded, the two bad ones refused with their lines.
+        assert '"accepted":2' in out and '"rejected":2' in out, out
+        assert '"line":4' in out and '"line":5' in out, out
+        # Step 7: the hiring gate refuses her for want of a certificate.
+        assert "denied — ['no_valid_certificate']" in out, out
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
