@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.api.test_admission import (
@@ -197,20 +197,38 @@ async def test_http_checks_take_the_hot_path_except_with_credit_events(
     punished, punished_number = await factory.practitioner(by=inst)
     await give_certificate(session, ctx, regulator, punished)
     await punish(client, regulator, punished.id)
+    plain_id, punished_id = plain.id, punished.id  # the session is rolled back below
     gate = gate_of(app)
     before = gate.writer.batches
     response = await check(client, inst, plain_number)
     assert response.status_code == 201, response.text
     assert response.json()["decision"] == "admitted"
     assert gate.writer.batches == before + 1
+    # The row written by the group commit reads back through the ORM as it was answered.
+    body = response.json()
+    row = await session.get(AdmissionCheck, uuid.UUID(body["check_id"]))
+    assert row is not None
+    assert (row.decision, row.position, row.receipt, row.reasons) == (
+        "admitted",
+        "caregiver",
+        body["receipt"],
+        [],
+    )
+    assert row.created_at.isoformat().replace("+00:00", "Z") == body["checked_at"]
+    await session.rollback()  # a new snapshot
+    denied = (await check(client, inst, factory.id_number())).json()
+    row = await session.get(AdmissionCheck, uuid.UUID(denied["check_id"]))
+    assert row is not None and row.reasons == denied["reasons"]
+    assert gate.writer.batches == before + 2
+    await session.rollback()
     response = await check(client, inst, punished_number)
     assert response.status_code == 201, response.text
     assert codes(response.json()) == ["credit_joint_punishment"]
-    assert gate.writer.batches == before + 1  # the ORM path stored this one
+    assert gate.writer.batches == before + 2  # the ORM path stored this one
     stored = {
         r.practitioner_id: r.decision for r in (await session.scalars(select(AdmissionCheck)))
     }
-    assert stored == {plain.id: "admitted", punished.id: "denied"}
+    assert stored == {plain_id: "admitted", punished_id: "denied", None: "denied"}
 
 
 async def test_concurrent_checks_share_a_commit_and_all_are_kept(
@@ -312,7 +330,8 @@ async def test_group_commit_failed_batch_keeps_nothing(
     inst = await factory.org("institution")
     writer = GroupCommit(engine)
     # The access-log insert fails after the check rows were written in the same transaction.
-    monkeypatch.setattr(writer, "_access", text("INSERT INTO no_such_table VALUES (1)"))
+    missing = Table("no_such_table", MetaData(), Column("org_id", Integer))
+    monkeypatch.setattr(writer, "_tables", (writer._tables[0], missing))
     results = await asyncio.gather(
         *(writer.store(c, a) for c, a in _rows(inst.org.id, 6)), return_exceptions=True
     )

@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from workforce.audit.models import AccessLog
-from workforce.db import WRITE_OPTIONS
+from workforce.db import WRITE_OPTIONS, new_id
 from workforce.hiring.models import AdmissionCheck
 
 try:
@@ -54,6 +54,7 @@ except ImportError:  # pragma: no cover - not POSIX
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from workforce.settings import Settings
@@ -298,14 +299,14 @@ class GroupCommit:
         self._queue: list[_Pending] = []
         self._task: asyncio.Task[None] | None = None
         self._sqlite = _SqliteWriters(sqlite_path) if sqlite_path else None
-        self._checks = insert(AdmissionCheck.__table__)  # type: ignore[arg-type]
-        self._access = insert(AccessLog.__table__)  # type: ignore[arg-type]
+        self._tables: tuple[Table, Table] = (AdmissionCheck.__table__, AccessLog.__table__)  # type: ignore[assignment]
         self.batches = 0
         """How many write transactions were committed (for tests and figures)."""
 
     async def store(self, check: dict[str, Any], access: dict[str, Any]) -> None:
         """Write one check row and its access-log row; return once they are committed."""
         loop = asyncio.get_running_loop()
+        access = {"id": new_id(), "created_at": check["created_at"], **access}
         pending = _Pending(check, access, loop.create_future())
         self._queue.append(pending)
         if self._task is None or self._task.done():
@@ -347,8 +348,9 @@ class GroupCommit:
             plain = await stack.enter_async_context(self._engine.connect())
             conn = await plain.execution_options(**WRITE_OPTIONS)
             async with conn.begin():
-                await conn.execute(self._checks, [p.check for p in batch])
-                await conn.execute(self._access, [p.access for p in batch])
+                checks, access = self._tables
+                await conn.execute(insert(checks), [p.check for p in batch])
+                await conn.execute(insert(access), [p.access for p in batch])
         self.batches += 1
 
     async def close(self) -> None:
