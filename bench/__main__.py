@@ -1,4 +1,8 @@
-"""``make bench``: run every benchmark module and merge their figures into bench/RESULTS.md."""
+"""``make bench``: run every benchmark module and merge their figures into bench/RESULTS.md.
+
+``python -m bench --merge`` only merges the latest ``bench/results/*.md`` (after running some
+modules on their own).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ MODULES = ["foundation", "training", "ledger", "certificates", "hiring"]
 def main() -> None:
     extra = sys.argv[1:]
     failures = []
-    for name in MODULES:
+    merge_only = extra == ["--merge"]
+    for name in [] if merge_only else MODULES:
         if importlib.util.find_spec(f"bench.{name}") is None:
             continue
         print(f"=== bench.{name} ===", flush=True)
