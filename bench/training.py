@@ -10,7 +10,10 @@ Every figure is printed next to a raw peer measured in the same run, and as a ra
 * roster import (the service's bulk path, one subprocess per file, CSV parsed and validated,
   bulk lookups, records + running totals + region aggregates + rule counts in one transaction)
   vs a raw ``sqlite3`` ``executemany`` of the same record rows into a table of the same shape;
-* peak memory of an import (``ru_maxrss`` of the import subprocess);
+* peak memory of an import (``ru_maxrss`` of the import subprocess; ``VmHWM`` of its reader
+  child, sampled every 50 ms: a child's ``ru_maxrss`` also counts the parent's pages it saw
+  between vfork and exec);
+* CPU time of an import: the import subprocess (all threads) plus its reader child process.
 * one practitioner's compliance for a year (``service.compliance``) vs a raw single-row SELECT;
 * the regional report (``reports.workforce_report``) vs a raw GROUP BY over the records.
 
@@ -33,6 +36,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -259,7 +263,9 @@ def import_worker(args: dict[str, Any]) -> None:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
             await imports.start_import(session, ctx, actor, import_id, spooled)
             await session.commit()
-        cpu0 = _cpu_seconds()
+        cpu0, child_cpu0 = _cpu_seconds(), _cpu_seconds(resource.RUSAGE_CHILDREN)
+        watcher = ChildPeak()
+        watcher.start()
         started = time.perf_counter()
         status = await imports.run_import(
             engine,
@@ -270,7 +276,9 @@ def import_worker(args: dict[str, Any]) -> None:
             encoding=spooled.encoding,
         )
         elapsed = time.perf_counter() - started
+        watcher.stop()
         cpu = _cpu_seconds() - cpu0
+        child_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN) - child_cpu0
         async with async_sessionmaker(engine)() as session:
             from workforce.training.models import RosterImport  # noqa: PLC0415
 
@@ -286,19 +294,57 @@ def import_worker(args: dict[str, Any]) -> None:
         return {
             "status": status,
             "seconds": elapsed,
-            "cpu_seconds": cpu,
+            "cpu_seconds": cpu + child_cpu,
+            "parent_cpu_seconds": cpu,
+            "child_cpu_seconds": child_cpu,
             "import_id": import_id.hex,
+            "child_peak_mb": watcher.peak_kib / 1024,
             **counts,
         }
 
     result = asyncio.run(main())
     result["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The kernel's ru_maxrss of a child also counts the pages it shared with this process
+    # between vfork and exec; the reader's own peak is its VmHWM, sampled by ChildPeak.
+    result["child_maxrss_mb"] = result.pop("child_peak_mb")
     print(json.dumps(result))
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process, all threads (user + system)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+class ChildPeak(threading.Thread):
+    """Samples the peak RSS (``VmHWM``) of this process's children (the reader) every 50 ms."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_kib = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(0.05):
+            self.sample()
+
+    def sample(self) -> None:
+        for children in Path("/proc/self/task").glob("*/children"):
+            try:
+                pids = children.read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def _cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    """CPU time (user + system) of this process, all threads, or of its reaped children."""
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -498,8 +544,9 @@ def main() -> None:  # noqa: PLR0915 - a linear script
             f"  imported {file.name}: {result['accepted']:,} rows in {result['seconds']:.1f} s "
             f"({result['accepted'] / result['seconds']:,.0f}/s; raw peer {raw:,.0f}/s; "
             f"ratio {result['accepted'] / result['seconds'] / raw:.2f}; CPU ratio "
-            f"{result['accepted'] / result['cpu_seconds'] / raw_cpu:.2f}), "
-            f"peak RSS {result['maxrss_mb']:.0f} MB",
+            f"{result['accepted'] / result['cpu_seconds'] / raw_cpu:.2f}; CPU s import "
+            f"{result['parent_cpu_seconds']:.2f} + reader {result['child_cpu_seconds']:.2f}), "
+            f"peak RSS {result['maxrss_mb']:.0f} MB + reader {result['child_maxrss_mb']:.0f} MB",
             flush=True,
         )
         file.unlink()
@@ -507,6 +554,8 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     import_s = sum(r["seconds"] for r in results)
     import_rate = imported / import_s
     peak_mb = max(r["maxrss_mb"] for r in results)
+    peak_child_mb = max(r["child_maxrss_mb"] for r in results)
+    peak_sum_mb = max(r["maxrss_mb"] + r["child_maxrss_mb"] for r in results)
     largest = max(r["accepted"] for r in results)
 
     # Import of a roster whose people are not registered yet (registration on the way).
@@ -528,6 +577,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         r["accepted"] / raw for r, raw in zip(results, raw_rates, strict=True)
     )
     import_cpu_rate = imported / sum(r["cpu_seconds"] for r in results)
+    parent_cpu_rate = imported / sum(r["parent_cpu_seconds"] for r in results)
     raw_cpu_rate = imported / sum(
         r["accepted"] / raw for r, raw in zip(results, raw_cpu_rates, strict=True)
     )
@@ -554,10 +604,11 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         "| figure | ours | raw peer (same run) | ratio | goal |",
         "|---|---|---|---|---|",
         f"| roster import, registered people ({len(results)} CSV files, largest {largest:,} rows; parse, validate, bulk lookups, records + totals + aggregates, one transaction per file) | {import_rate:,.0f} rows/s | raw sqlite3 `executemany` of the same rows into a twin of `training_records` (same indexes, foreign keys on, same pragmas; measured right after each of the {len(raw_rates)} imports): {raw_rate:,.0f} rows/s | {import_rate / raw_rate:.2f}× | ≥ 0.5× |",
-        f"| same imports, per CPU second (user + system of the import process, all threads; the peer's CPU time likewise) | {import_cpu_rate:,.0f} rows/CPU-s | {raw_cpu_rate:,.0f} rows/CPU-s | {import_cpu_rate / raw_cpu_rate:.2f}× | (noise check) |",
+        f"| same imports, per CPU second (user + system of the import process, all threads, plus its reader child process; the peer's CPU time likewise) | {import_cpu_rate:,.0f} rows/CPU-s | {raw_cpu_rate:,.0f} rows/CPU-s | {import_cpu_rate / raw_cpu_rate:.2f}× | (noise check) |",
+        f"| same imports, CPU of the import process alone (the reader child left out) | {parent_cpu_rate:,.0f} rows/CPU-s | {raw_cpu_rate:,.0f} rows/CPU-s | {parent_cpu_rate / raw_cpu_rate:.2f}× | — |",
         f"| per-file ratios (wall) | {', '.join(f'{x:.2f}' for x in per_file)} | | min {min(per_file):.2f}× | |",
         f"| roster import of new people (registration on the way: HMAC, AES-GCM, insert) | {fresh_rate:,.0f} rows/s | same raw peer | {fresh_rate / raw_rate:.2f}× | — |",
-        f"| peak memory of an import (ru_maxrss of the import subprocess, file of {largest:,} rows) | {peak_mb:,.0f} MB | — | — | ≤ 300 MB |",
+        f"| peak memory of an import (ru_maxrss of the import subprocess + VmHWM of its reader child, file of {largest:,} rows) | {peak_mb:,.0f} MB + {peak_child_mb:,.0f} MB (sum at most {peak_sum_mb:,.0f} MB) | — | — | ≤ 300 MB |",
         f"| one practitioner's compliance for a year (`service.compliance`, {len(timings):,} random people) | mean {mean:.2f} ms, p50 {p50:.2f} ms, p99 {p99:.2f} ms | raw sqlite3 single-row SELECT by primary key: {raw_us:.0f} µs | {p50 * 1000 / raw_us:.1f}× (p50) | ≤ 2 ms |",
         f"| regional report, province (320000, by city) | {province_s * 1000:,.0f} ms | raw GROUP BY over the records (JOIN practitioners, year, region): {raw_province_s * 1000:,.0f} ms | {province_s / raw_province_s:.2f}× | ≤ 0.25× |",
         f"| regional report, national (by province) | {national_s * 1000:,.0f} ms | raw GROUP BY over the records: {raw_national_s * 1000:,.0f} ms | {national_s / raw_national_s:.2f}× | ≤ 0.25× |",

@@ -34,12 +34,23 @@ from workforce.context import AppContext
 from workforce.db import new_id
 from workforce.practitioners.models import Practitioner, PractitionerLink
 from workforce.security.idnumber import today_in_china
-from workforce.training import imports, service
+from workforce.training import imports, reader, service
 from workforce.training.models import RosterImport, TrainingRecord, TrainingTotal
 
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, params=["in_process", "reader_process"])
+def reader_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every import test runs twice: read in-process, and read by the reader child process.
+
+    Both must give the same outcome (same accepted rows, same rejections, lines and reasons).
+    """
+    threshold = 0 if request.param == "reader_process" else 1 << 62
+    monkeypatch.setattr(imports, "READER_PROCESS_MIN_BYTES", threshold)
+    return str(request.param)
 
 
 async def _count(session, model, *where) -> int:
@@ -307,6 +318,49 @@ async def test_upload_limit(settings, factory: Factory) -> None:
         assert response.status_code == 413, response.text
         assert response.json()["reasons"][0]["code"] == "file_too_large"
     assert _spool_files(small) == []
+
+
+async def test_reader_process_death_mid_way_leaves_nothing(
+    client, factory: Factory, session, monkeypatch, reader_mode: str
+) -> None:
+    """The reader child is killed after the first chunk: the import fails, nothing is written."""
+    if reader_mode != "reader_process":
+        pytest.skip("about the reader process")
+    base, _ = await accredited_base(client, factory)
+    await add_course(client, base, "SK", hours=6)
+    numbers = [factory.id_number() for _ in range(40)]
+    # Far more than the pipe holds (1 MiB): the child cannot have finished when it is killed.
+    content = csv_bytes(
+        [
+            [numbers[i % 40], f"学员{i % 40}", "SK", "1", f"2025-{1 + i % 12:02}-01", f"D-{i}"]
+            for i in range(40_000)
+        ]
+    )
+    children: list[reader.ReaderProcess] = []
+    original_init = reader.ReaderProcess.__init__
+    original_process = imports.Importer.process
+
+    def init(self) -> None:
+        original_init(self)
+        children.append(self)
+
+    async def process(self, items):
+        await original_process(self, items)
+        if children and children[0]._proc.poll() is None:
+            os.kill(children[0].pid, signal.SIGKILL)
+            children[0]._proc.wait()
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(reader.ReaderProcess, "__init__", init)
+    monkeypatch.setattr(imports.Importer, "process", process)
+    body = await import_rows(client, base, content)
+    assert len(children) == 1
+    assert body["status"] == "failed" and body["failure"]["code"] == "worker_lost", body
+    assert "reader" in body["failure"]["detail"]
+    assert body["accepted"] == 0 and body["errors"] == []
+    assert await _count(session, TrainingRecord) == 0
+    assert await _count(session, TrainingTotal) == 0
+    assert await _count(session, Practitioner) == 0
 
 
 async def test_failure_mid_way_leaves_nothing(

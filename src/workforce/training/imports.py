@@ -67,7 +67,7 @@ from workforce.redact import redact
 from workforce.security.idnumber import today_in_china
 from workforce.security.principal import Principal
 from workforce.settings import Settings
-from workforce.training import aggregates, rosters
+from workforce.training import aggregates, reader, rosters
 from workforce.training import service as training
 from workforce.training.bulk import SQLITE_MAX_PARAMS, Bulk
 from workforce.training.models import (
@@ -969,31 +969,85 @@ async def _next_chunk(
     return await anyio.to_thread.run_sync(work)
 
 
-async def _pump(
-    importer: Importer,
-    validator: rosters.Validator,
-    source: rosters.RowSource,
-    chunk_rows: int,
-    progress: rosters.ProgressFn | None,
-) -> None:
-    """Feed the file to the importer: read and validate a chunk in a worker thread (the event
-    loop stays free), then check it against the database and write it.
+async def _thread_batches(
+    validator: rosters.Validator, source: rosters.RowSource, chunk_rows: int
+) -> AsyncIterator[reader.Batch]:
+    """The single-process path: read and validate a chunk at a time in a worker thread (the
+    event loop stays free), one after the other with the writes.
 
-    One after the other, on purpose: the writes are ``executemany`` calls, which re-take the
-    GIL for every row; next to a busy Python thread each re-take can wait for the switch
-    interval, so validating the next chunk meanwhile slowed the writes more than it saved.
+    On purpose: the writes are ``executemany`` calls, which re-take the GIL for every row;
+    next to a busy Python thread each re-take can wait for the switch interval, so validating
+    the next chunk meanwhile slowed the writes more than it saved.
     """
     iterator = source.rows()
     try:
         while (items := await _next_chunk(iterator, validator, chunk_rows)) is not None:
-            await importer.process(items)
-            if progress is not None:
-                progress(source.position, source.total)
+            yield items, source.position, source.total
     finally:
         iterator.close()
 
 
-async def run_import(
+async def _pump(
+    importer: Importer,
+    batches: AsyncIterator[reader.Batch],
+    progress: rosters.ProgressFn | None,
+) -> None:
+    """Check each validated chunk against the database and write it, in file order."""
+    async for items, position, total in batches:
+        await importer.process(items)
+        if progress is not None:
+            progress(position, total)
+
+
+def _batches(
+    child: reader.ReaderProcess | None,
+    validator: rosters.Validator,
+    source: rosters.RowSource,
+    chunk_rows: int,
+    ctx: AppContext,
+) -> AsyncIterator[reader.Batch]:
+    """The validated chunks: from the reader child when there is one, else in-process."""
+    if child is None:
+        return _thread_batches(validator, source, chunk_rows)
+    child.configure(
+        reader.ReaderConfig(
+            path=source.path,
+            file_format=source.file_format,
+            encoding=source.encoding,
+            chunk_rows=chunk_rows,
+            courses=validator.courses,
+            accreditations=validator.accreditations,
+            today=validator.today,
+            index_key=ctx.secrets.pii_index_key,
+        )
+    )
+    return child.batches()
+
+
+READER_PROCESS_MIN_BYTES: Final = 2 << 20
+"""Files from this size on are read and validated in a :mod:`reader` child process."""
+
+
+def _wants_reader_process(path: Path) -> bool:
+    try:
+        return path.stat().st_size >= READER_PROCESS_MIN_BYTES
+    except OSError:
+        return False
+
+
+def _start_reader(path: Path) -> reader.ReaderProcess | None:
+    """A reader child for a large file; None (the single-process path) when the file is small
+    or processes cannot be started here."""
+    if not _wants_reader_process(path):
+        return None
+    try:
+        return reader.ReaderProcess()
+    except OSError:
+        log.warning("roster import: no reader process (cannot start one); reading in-process")
+        return None
+
+
+async def run_import(  # noqa: PLR0915 - one transaction, its failure branches side by side
     engine: AsyncEngine,
     ctx: AppContext,
     actor: Principal,
@@ -1009,7 +1063,10 @@ async def run_import(
     lock = WorkerLock(lock_path(ctx.settings, import_id))
     maker = async_sessionmaker(engine, expire_on_commit=False)
     lock.acquire()
+    child: reader.ReaderProcess | None = None
     try:
+        # Started first: its interpreter starts up while this one prepares the transaction.
+        child = _start_reader(path)
         async with maker() as session:
             try:
                 await begin_write(session)
@@ -1019,15 +1076,24 @@ async def run_import(
                 importer = Importer(session, ctx, actor, import_id)
                 validator = await importer.validator()
                 source = rosters.RowSource(path, file_format, encoding)
+                batches = _batches(child, validator, source, chunk_rows, ctx)
                 async with _heartbeat(maker, engine, import_id):
                     with _gc_relaxed():
-                        await _pump(importer, validator, source, chunk_rows, progress)
+                        try:
+                            await _pump(importer, batches, progress)
+                        finally:
+                            await batches.aclose()  # type: ignore[attr-defined]
                 await importer.finish()
                 await _import_cache(session, DEFAULT_CACHE_KIB)
                 await session.commit()
             except rosters.FileRefused as exc:
                 await session.rollback()
                 await _mark_failed(maker, import_id, exc.code, exc.detail, exc.line)
+                return "failed"
+            except reader.ReaderLost as exc:
+                await session.rollback()
+                log.error("roster import %s failed: %s", import_id, exc)
+                await _mark_failed(maker, import_id, WORKER_LOST, f"{exc}; nothing was recorded")
                 return "failed"
             except asyncio.CancelledError:
                 await session.rollback()
@@ -1044,6 +1110,8 @@ async def run_import(
                 return "failed"
             return "done"
     finally:
+        if child is not None:
+            child.close()
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         lock.release()
