@@ -850,7 +850,7 @@ class _Batch:
             category, mode, tenths = course.category, course.mode, item.tenths
             append(
                 (
-                    new_uuid(),
+                    item.record_id or new_uuid(),
                     base,
                     pid,
                     course.id,
@@ -1005,6 +1005,8 @@ def _batches(
     source: rosters.RowSource,
     chunk_rows: int,
     ctx: AppContext,
+    *,
+    pg: bool,
 ) -> AsyncIterator[reader.Batch]:
     """The validated chunks: from the reader child when there is one, else in-process."""
     if child is None:
@@ -1019,6 +1021,7 @@ def _batches(
             accreditations=validator.accreditations,
             today=validator.today,
             index_key=ctx.secrets.pii_index_key,
+            native_uuid=pg,
         )
     )
     return child.batches()
@@ -1076,7 +1079,7 @@ async def run_import(  # noqa: PLR0915 - one transaction, its failure branches s
                 importer = Importer(session, ctx, actor, import_id)
                 validator = await importer.validator()
                 source = rosters.RowSource(path, file_format, encoding)
-                batches = _batches(child, validator, source, chunk_rows, ctx)
+                batches = _batches(child, validator, source, chunk_rows, ctx, pg=importer.bulk.pg)
                 async with _heartbeat(maker, engine, import_id):
                     with _gc_relaxed():
                         try:

@@ -13,9 +13,10 @@ Protocol (:mod:`multiprocessing.connection` framing over two private pipes, fds 
 * parent → child, once: a pickled :class:`ReaderConfig` (it holds the index key, so it only
   ever travels through the pipe; neither side logs it);
 * child → parent, in file order: ``("rows", items, position, total)`` per chunk, where each
-  item is a :class:`rosters.Prepared` *as a plain tuple* (cheaper to unpickle) or a
-  :class:`rosters.RowError`; then ``("end", position, total)``, or ``("refused", code,
-  detail, line)`` for a :class:`rosters.FileRefused`, or ``("error", type name)``.
+  item is a :class:`rosters.Prepared` *as a plain tuple* (cheaper to unpickle), its
+  ``record_id`` made here, or a :class:`rosters.RowError`; then ``("end", position,
+  total)``, or ``("refused", code, detail, line)`` for a :class:`rosters.FileRefused`, or
+  ``("error", type name)``.
 
 The pipe is the bounded queue: the child blocks on a full pipe (1 MiB when the kernel allows,
 a chunk or two), so memory stays bounded whatever the file size. If the parent dies, the
@@ -36,11 +37,14 @@ import pickle
 import secrets
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final
+
+import uuid_utils
 
 from workforce.security.pii import PiiVault
 from workforce.training import rosters
@@ -70,6 +74,8 @@ class ReaderConfig:
     accreditations: list[rosters.AccreditationInfo]
     today: Any
     index_key: bytes
+    native_uuid: bool = False
+    """Record ids as :class:`uuid.UUID` (PostgreSQL) rather than 32 hex digits (SQLite)."""
 
     def __repr__(self) -> str:  # never print the key
         return f"ReaderConfig(path={self.path!r}, file_format={self.file_format!r})"
@@ -205,13 +211,23 @@ def _validated(config: ReaderConfig) -> Iterator[tuple[Any, ...]]:
     source = rosters.RowSource(config.path, config.file_format, config.encoding)
     rows = source.rows()
     prepared = rosters.Prepared
+    new_id = _uuid_object if config.native_uuid else _uuid_hex
     try:
         while items := validator.prepare(itertools.islice(rows, config.chunk_rows)):
-            payload = [tuple(x) if type(x) is prepared else x for x in items]
+            # Each accepted row comes with its record id (UUIDv7, as workforce.db.new_id).
+            payload = [(*x[:8], new_id()) if type(x) is prepared else x for x in items]
             yield "rows", payload, source.position, source.total
     finally:
         rows.close()
     yield "end", source.position, source.total
+
+
+def _uuid_hex() -> str:
+    return str(uuid_utils.uuid7().hex)
+
+
+def _uuid_object() -> uuid.UUID:
+    return uuid.UUID(bytes=uuid_utils.uuid7().bytes)
 
 
 def main(argv: list[str]) -> int:

@@ -437,6 +437,9 @@ class Prepared(NamedTuple):
     tenths: int
     day: dt.date
     ref: str
+    record_id: Any = None
+    """The id of the record to write, when known already (the reader process makes them, off
+    the writer's core); None: the importer makes one."""
 
 
 @dataclass(slots=True)
@@ -557,7 +560,17 @@ class Validator:
                     append(
                         new(
                             Prepared,
-                            (row[0], known_id[1], known_id[0], name, course, tenths, day[0], ref),
+                            (
+                                row[0],
+                                known_id[1],
+                                known_id[0],
+                                name,
+                                course,
+                                tenths,
+                                day[0],
+                                ref,
+                                None,
+                            ),
                         )
                     )
                     continue
