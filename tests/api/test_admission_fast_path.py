@@ -391,3 +391,36 @@ async def test_two_group_commits_on_one_database_keep_every_row(
     for gate in gates:
         await gate.close()
         await gate.writer._engine.dispose()
+
+
+async def test_postgres_reader_replaces_a_lost_connection(
+    settings: Settings, session: AsyncSession
+) -> None:
+    url = settings.effective_database_url
+    if not url.startswith("postgresql"):
+        pytest.skip("the PostgreSQL reader")
+    from sqlalchemy import text
+
+    from workforce.hiring.gate import PostgresReader
+
+    reader = PostgresReader(url.replace("postgresql+asyncpg", "postgresql"), size=1)
+    try:
+        first = await reader.read(b"\0" * 32, b"\0" * 32)
+        slot = reader._slots[asyncio.get_running_loop()][0]
+        pid = slot.conn.get_server_pid()
+        await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await session.commit()
+        failures = 0
+        for _ in range(2):  # the read that meets the dead connection fails; the next reconnects
+            try:
+                again = await reader.read(b"\0" * 32, b"\0" * 32)
+                break
+            except Exception:
+                failures += 1
+        else:
+            raise AssertionError("the reader did not reconnect")
+        assert failures <= 1
+        assert again.checkpoint_size == first.checkpoint_size
+        assert slot.conn.get_server_pid() != pid
+    finally:
+        await reader.close()
