@@ -21,19 +21,27 @@ transaction-level advisory lock and single training writes a shared one, which k
 daily-hours cap exact and rules out deadlocks between imports and single writes.
 
 **Speed** (figures in ``bench/results/training.md``). Per chunk of :data:`CHUNK_ROWS` rows:
-the file is read and validated in a worker thread (the event loop stays free; a quote-free CSV
-is split with ``str.split``, and cells already proven valid — the same ID number, hours, date
-— are recognised by dictionary lookups, see :meth:`rosters.Validator.prepare`); then one pass
-in line order applies the checks that need the database, builds the record tuples and sums
-the aggregate changes per (practitioner, category, year, mode); then a handful of
-statements: bulk lookups of references, people, running totals and (only for people with
-hours that year) per-day hours, and ``executemany`` inserts and upserts on native driver
-values (:mod:`workforce.training.bulk`). Rule-met counts use :class:`aggregates.RuleIndex`
-(rules in force resolved once per region, positions and year). Reading and writing take
-turns rather than overlap: SQLite's ``executemany`` re-takes the GIL for every row, so a busy
-Python thread next to it slows it down more than the overlap saves. The cyclic garbage
-collector runs less often while imports run (:func:`_gc_relaxed`). Memory stays bounded by
-the chunk size and the per-import caches, whatever the file size.
+the file is read and validated (a quote-free CSV is split with ``str.split``, and cells
+already proven valid — the same ID number, hours, date — are recognised by dictionary
+lookups, see :meth:`rosters.Validator.prepare`); then one pass in line order applies the
+checks that need the database, builds the record tuples and sums the aggregate changes per
+(practitioner, category, year, mode); then a handful of statements: bulk lookups of
+references, people, running totals and (only for people with hours that year) per-day hours,
+and ``executemany`` inserts and upserts on native driver values
+(:mod:`workforce.training.bulk`). Rule-met counts use :class:`aggregates.RuleIndex` (rules in
+force resolved once per region, positions and year).
+
+Reading and validating runs, for a file of :data:`READER_PROCESS_MIN_BYTES` or more, in a
+child process (:mod:`workforce.training.reader`: it also makes the record ids) that streams
+validated chunks through a pipe while this process checks and writes the previous ones: two
+cores work at once, and the writer's own CPU per row drops by about a fifth. Smaller files,
+or a host where no process can be started, use the single-process path: a worker thread reads
+and validates a chunk, then the chunk is written, in turns (SQLite's ``executemany`` re-takes
+the GIL for every row, so a busy Python thread next to it slows it down more than the overlap
+saves). Both paths feed the same :meth:`Importer.process` and give the same outcome (tested).
+If the child dies the import fails (``worker_lost``) and nothing is written. The cyclic
+garbage collector runs less often while imports run (:func:`_gc_relaxed`). Memory stays
+bounded by the chunk size, the pipe and the per-import caches, whatever the file size.
 """
 
 from __future__ import annotations

@@ -52,6 +52,8 @@ from workforce.training import rosters
 PIPE_BYTES: Final = 1 << 20
 """Pipe buffer asked for (``F_SETPIPE_SZ``): room for a chunk or two, the queue's bound."""
 _F_SETPIPE_SZ: Final = 1031
+READER_ID_CACHE: Final = 10_000
+"""ID numbers the reader remembers (see :attr:`rosters.Validator.id_cache`)."""
 _PROTOCOL: Final = pickle.HIGHEST_PROTOCOL
 
 Batch = tuple[list[rosters.Prepared | rosters.RowError], int, int]
@@ -207,6 +209,9 @@ def _validated(config: ReaderConfig) -> Iterator[tuple[Any, ...]]:
         courses=config.courses,
         accreditations=config.accreditations,
         today=config.today,
+        # Smaller than in-process: this process has CPU to spare (a forgotten ID number costs
+        # its checksum and HMAC again, ≈ 7 µs) and its memory adds to the import's.
+        id_cache=READER_ID_CACHE,
     )
     source = rosters.RowSource(config.path, config.file_format, config.encoding)
     rows = source.rows()

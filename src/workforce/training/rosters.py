@@ -470,6 +470,8 @@ class Validator:
     accreditations: list[AccreditationInfo]
     """In issue order (oldest first)."""
     today: dt.date
+    id_cache: int = 50_000
+    """ID numbers remembered (≈ 250 bytes each): rosters list a person several times."""
 
     def __post_init__(self) -> None:
         self._in_force: dict[dt.date, AccreditationInfo | None] = {}
@@ -597,7 +599,7 @@ class Validator:
             _remember(self._days, raw_day, (day, self.accreditation_on(day)), _SMALL_CACHE)
         subject_key = self.vault.subject_key(number)
         if type(raw_id) is str:
-            _remember(self._ids, raw_id, (number, subject_key), _ID_CACHE)
+            _remember(self._ids, raw_id, (number, subject_key), self.id_cache)
         if not _REF_RE.fullmatch(ref):
             raise RowRefused(
                 INVALID_EXTERNAL_REF, "external_ref must be 1 to 100 printable ASCII characters"
@@ -631,8 +633,6 @@ class Validator:
         )
 
 
-_ID_CACHE: Final = 50_000
-"""ID numbers remembered per import (≈ 250 bytes each): rosters list a person several times."""
 _SMALL_CACHE: Final = 10_000
 
 

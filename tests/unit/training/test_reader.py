@@ -235,3 +235,20 @@ def test_the_key_stays_out_of_reprs_and_the_command_line() -> None:
         assert all(INDEX_KEY.hex() not in arg for arg in argv)
     finally:
         child.close()
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_a_small_id_cache_gives_the_same_verdicts(tmp_path: Path, seed: int) -> None:
+    """The reader remembers fewer ID numbers: forgetting changes no verdict."""
+    path, file_format, encoding = random_roster(random.Random(seed), tmp_path)
+    source = rosters.RowSource(path, file_format, encoding)
+    small = rosters.Validator(
+        vault=PiiVault(INDEX_KEY, os.urandom(32)),
+        courses=COURSES,
+        accreditations=ACCREDITATIONS,
+        today=TODAY,
+        id_cache=2,
+    )
+    assert await _collect(imports._thread_batches(small, source, 50)) == await _in_process(
+        path, file_format, encoding, 50
+    )
