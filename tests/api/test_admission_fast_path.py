@@ -424,3 +424,47 @@ async def test_postgres_reader_replaces_a_lost_connection(
         assert slot.conn.get_server_pid() != pid
     finally:
         await reader.close()
+
+
+async def test_direct_sqlite_writes_store_what_the_orm_stores(
+    settings: Settings, engine: AsyncEngine, factory: Factory
+) -> None:
+    """The group commit's own sqlite3 writes encode every column as SQLAlchemy does."""
+    url = settings.effective_database_url
+    if not url.startswith("sqlite"):
+        pytest.skip("the direct writes are SQLite's")
+    import sqlite3
+
+    from sqlalchemy import insert
+
+    inst = await factory.org("institution")
+    person, _ = await factory.practitioner(by=inst)
+    (check_row, access_row), (twin_check, twin_access) = _rows(inst.org.id, 2)
+    for row in (check_row, twin_check, access_row, twin_access):
+        row["practitioner_id"] = person.id
+    for row in (check_row, twin_check):
+        row["reasons"] = [{"code": "banned", "detail": "当事人在托育从业禁止名单中。 Banned."}]
+        row["created_at"] = twin_check["created_at"]
+    twin_access = {**twin_access, "id": new_id(), "created_at": twin_check["created_at"]}
+    writer = GroupCommit(engine, sqlite_path=url.split("///", 1)[1])
+    await writer.store(check_row, access_row)  # direct sqlite3 write
+    await writer.close()
+    async with engine.begin() as conn:  # the ORM's Core path
+        await conn.execute(insert(AdmissionCheck.__table__), [twin_check])
+        await conn.execute(insert(AccessLog.__table__), [twin_access])
+    raw = sqlite3.connect(url.split("///", 1)[1])
+    try:
+        for table, ids in (
+            ("admission_checks", (check_row["id"], twin_check["id"])),
+            ("access_log", (None, twin_access["id"])),
+        ):
+            rows = raw.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 - fixed names
+            names = [d[0] for d in raw.execute(f"SELECT * FROM {table}").description]  # noqa: S608
+            assert len(rows) == 2
+            without_id = [
+                tuple(v for n, v in zip(names, r, strict=True) if n != "id") for r in rows
+            ]
+            assert without_id[0] == without_id[1], table
+            assert ids[1] is None or ids[1].hex in {r[names.index("id")] for r in rows}
+    finally:
+        raw.close()
