@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -198,6 +199,18 @@ async def check_content_type(request: Request[Any, Any, Any]) -> None:
         raise UnsupportedMediaType(f"send the body as {' or '.join(allowed)}")
 
 
+def freeze_startup_objects() -> None:
+    """Move everything built at start-up out of the garbage collector's sight (``gc.freeze``).
+
+    The application, its routes, schemas, SQLAlchemy metadata and the modules loaded are several
+    hundred thousand long-lived objects; without this, each full collection walks all of them
+    while every request in flight waits (the tail latency of a busy server).  Only objects made
+    after start-up are collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> Litestar:
     """Build the application for ``settings`` (default: from the environment)."""
     settings = settings or load_settings()
@@ -257,6 +270,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
             ),
         ],
         on_app_init=[jwt_auth.on_app_init],
+        on_startup=[freeze_startup_objects],
         on_shutdown=[dispose_engine],
         lifespan=[hiring_lifespan],
         before_request=check_content_type,
