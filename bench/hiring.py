@@ -67,7 +67,7 @@ NOTES = """Reading the figures:
   the ORM: one SQL statement (one snapshot) reads the ledger checkpoint, the person, whether a
   ledger entry names the ID number, whether the person has credit events, and their
   certificates, through the driver (SQLite: a read-only `sqlite3` connection on the event loop;
-  PostgreSQL: an `asyncpg` pool); the decision is made by the same pure functions as the ORM
+  PostgreSQL: a few `asyncpg` connections with the statement prepared); the decision is made by the same pure functions as the ORM
   path (tested equal); the check row and the access-log row of every check waiting at that
   moment are written in one transaction (group commit) and each request answers after that
   commit. The GET peer goes through the SQLAlchemy session of the Litestar plugin, as every
@@ -84,8 +84,10 @@ NOTES = """Reading the figures:
   database and other work share the two CPUs, so when the machine is busy the tail of every
   endpoint, the floor's included, reflects CPU scheduling as much as the endpoint. With a closed
   loop of 64 connections the mean latency is 64 / throughput (Little's law).
-- The one-connection table is service time without queueing; there a check pays a commit of
-  its own (no other check to share it with), which is why it is not ahead of the GET there.
+- The one-connection table is service time without queueing: each check pays a commit of its
+  own (no other check to share it with). On PostgreSQL that commit waits for the WAL to reach
+  the disk, which puts a lone check behind the GET there; on SQLite (WAL, `synchronous=NORMAL`)
+  it does not.
 - This machine is shared and noisy: absolute figures move by ±40 % between rounds (see the
   bracketed per-round ratios); compare ratios measured in the same round.
 """
