@@ -551,6 +551,38 @@ async def run_fast_check(
     return _result(ctx, **{k: values[k] for k in _RESULT_FIELDS})
 
 
+async def check_candidate(
+    gate: AdmissionGate,
+    ctx: AppContext,
+    actor: Principal,
+    *,
+    raw_id_number: str,
+    position_code: str,
+    route: str,
+) -> AdmissionCheckResult:
+    """``POST /admission-checks``: the hot path, or the ORM path in a unit of work of its own.
+
+    The ORM path takes a person with credit events, or every check when the gate cannot read
+    the database directly; its session commits the check (a failure closes it unkept).
+    """
+    result = await run_fast_check(
+        gate, ctx, actor, raw_id_number=raw_id_number, position_code=position_code, route=route
+    )
+    if result is not None:
+        return result
+    async with gate.sessions() as session:
+        outcome = await run_check(
+            session,
+            ctx,
+            actor,
+            raw_id_number=raw_id_number,
+            position_code=position_code,
+            route=route,
+        )
+        await session.commit()
+    return to_result(ctx, outcome.row)
+
+
 def _ledger_index(ctx: AppContext, number: str) -> bytes:
     from workforce.ledger.service import subject_index  # noqa: PLC0415 - on first use: no import cycles
 

@@ -77,9 +77,8 @@ CHECKPOINT_SECONDS: Final = 0.25
 """How often a server process runs a passive WAL checkpoint while it stores checks (SQLite)."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class CertFacts:
-    """What a decision needs of one certificate."""
+class CertFacts(msgspec.Struct, frozen=True, array_like=True):
+    """What a decision needs of one certificate (decoded from a JSON array of the row)."""
 
     cert_type: str
     level: str | None
@@ -122,8 +121,8 @@ _SQLITE_LEAVES: Final = (
     "SELECT e.leaf FROM ledger_subjects s JOIN ledger_entries e ON e.seq = s.seq"
     " WHERE s.subject_key = ? AND s.field = 'subject' ORDER BY s.seq"
 )
-_SqliteCert = tuple[str, str | None, int, int, date | None]
-_decode_sqlite_certs: Final = msgspec.json.Decoder(list[_SqliteCert])
+_decode_certs: Final = msgspec.json.Decoder(tuple[CertFacts, ...], strict=False)
+"""Both dialects' certificate arrays (lax: SQLite writes the two flags as 0 and 1)."""
 
 
 class SqliteReader:
@@ -173,10 +172,7 @@ class SqliteReader:
             person_id=None if person is None else uuid.UUID(hex=person),
             leaves=leaves,
             has_credit_events=bool(has_credit),
-            certificates=tuple(
-                CertFacts(c[0], c[1], bool(c[2]), bool(c[3]), c[4])
-                for c in (_decode_sqlite_certs.decode(certs) if person is not None else ())
-            ),
+            certificates=() if person is None else _decode_certs.decode(certs),
         )
 
     async def close(self) -> None:
@@ -208,9 +204,6 @@ LEFT JOIN LATERAL (
 ) AS cp ON true
 LEFT JOIN practitioners p ON p.subject_key = $1
 """
-
-_CertRow = tuple[str, str | None, bool, bool, date | None]
-_decode_certs: Final = msgspec.json.Decoder(list[_CertRow])
 
 
 class _PgSlot:
@@ -279,7 +272,6 @@ class PostgresReader:
         finally:
             free.put_nowait(slot)
         person_id = None if row["id"] is None else uuid.UUID(bytes=row["id"].bytes)
-        certs = tuple(CertFacts(*c) for c in _decode_certs.decode(row["certs"]))
         return Facts(
             checkpoint_size=0 if row["size"] is None else int(row["size"]),
             checkpoint_root=None if row["root_hash"] is None else bytes(row["root_hash"]),
@@ -287,7 +279,7 @@ class PostgresReader:
             person_id=person_id,
             leaves=tuple(bytes(leaf) for leaf in row["leaves"]),
             has_credit_events=bool(row["has_credit"]),
-            certificates=certs,
+            certificates=_decode_certs.decode(row["certs"]),
         )
 
     async def close(self) -> None:
@@ -355,26 +347,20 @@ class GroupCommit:
         while self._queue:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
-            try:
-                await self._write(batch)
-            except (IntegrityError, sqlite3.IntegrityError):
-                if len(batch) == 1:
-                    _settle(batch, error=True)
-                    continue
-                for one in batch:
-                    await self._write_settled([one])
-            except Exception:
-                _settle(batch, error=True)
+            failure = await self._attempt(batch)
+            if isinstance(failure, IntegrityError | sqlite3.IntegrityError) and len(batch) > 1:
+                for one in batch:  # a constraint refused some row: each row on its own
+                    _settle([one], await self._attempt([one]))
             else:
-                _settle(batch)
+                _settle(batch, failure)
 
-    async def _write_settled(self, batch: list[_Pending]) -> None:
+    async def _attempt(self, batch: list[_Pending]) -> Exception | None:
+        """Write a batch; the failure, if it failed (then nothing of it was kept)."""
         try:
             await self._write(batch)
-        except Exception:
-            _settle(batch, error=True)
-        else:
-            _settle(batch)
+        except Exception as exc:
+            return exc
+        return None
 
     async def _write(self, batch: list[_Pending]) -> None:
         checks, access = self._tables
@@ -475,7 +461,7 @@ class _SqliteWriters:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
                 raise
             await asyncio.to_thread(self._begin_waiting, conn)
         try:
@@ -539,11 +525,11 @@ class _SqliteWriters:
             self._fd = None
 
 
-def _settle(batch: list[_Pending], *, error: bool = False) -> None:
+def _settle(batch: list[_Pending], failure: Exception | None) -> None:
     for pending in batch:
         if pending.done.done():
             continue
-        if error:
+        if failure is not None:
             pending.done.set_exception(
                 RuntimeError("the admission check could not be stored; nothing was kept")
             )

@@ -61,11 +61,7 @@ async def latest_checkpoint(session: AsyncSession, ctx: AppContext) -> Checkpoin
     from workforce.ledger.service import latest_checkpoint as ledger_checkpoint  # noqa: PLC0415
 
     checkpoint = await ledger_checkpoint(session)
-    return CheckpointRef(
-        origin=checkpoint.origin or ctx.settings.ledger_origin,
-        size=int(checkpoint.size),
-        root_hash=bytes(checkpoint.root_hash),
-    )
+    return checkpoint_ref(ctx, int(checkpoint.size), bytes(checkpoint.root_hash), checkpoint.note)
 
 
 def checkpoint_ref(

@@ -18,7 +18,6 @@ from workforce.audit.service import record_access
 from workforce.context import AppContext
 from workforce.db import begin_write
 from workforce.hiring import admission, alerts, employment, webhooks
-from workforce.hiring.gate import AdmissionGate
 from workforce.hiring.models import Alert as AlertRow
 from workforce.hiring.schemas import (
     AdmissionCheckCreate,
@@ -78,41 +77,18 @@ class AdmissionCheckController(Controller):
     ) -> AdmissionCheckResult:
         """Admitted or denied, with stable reason codes and a signed receipt (stored, logged).
 
-        The hot path (``workforce.hiring.gate``) reads one snapshot and group-commits the rows;
-        a person with credit events goes through the ORM path in a unit of work of its own.
         The context and principal are taken from the request rather than injected: with no
         dependencies to resolve, Litestar does not start a task group for this request.
         """
         state = request.app.state
-        gate: AdmissionGate = state["gate"]
-        ctx: AppContext = state["ctx"]
-        principal = principal_of(request)
-        route = route_of(request)
-        result = await admission.run_fast_check(
-            gate,
-            ctx,
-            principal,
+        return await admission.check_candidate(
+            state["gate"],
+            state["ctx"],
+            principal_of(request),
             raw_id_number=data.id_number,
             position_code=data.position,
-            route=route,
+            route=route_of(request),
         )
-        if result is not None:
-            return result
-        async with gate.sessions() as session:
-            try:
-                outcome = await admission.run_check(
-                    session,
-                    ctx,
-                    principal,
-                    raw_id_number=data.id_number,
-                    position_code=data.position,
-                    route=route,
-                )
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-        return admission.to_result(ctx, outcome.row)
 
     @get(
         "/{check_id:uuid}",

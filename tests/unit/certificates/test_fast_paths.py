@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
@@ -56,13 +56,8 @@ from workforce.certificates.status_list import (
 )
 
 from .test_credential import GARBAGE, make_credential
+from .test_status_list import BASE, ISSUER, NOW, REVOCATION_URL
 
-NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-BASE = "https://registry.example.cn/api/v1/status-lists"
-REVOCATION_URL = f"{BASE}/r1"
-ISSUER = Issuer(
-    id="urn:workforce:org:7d0e2f6a-4a51-4c43-9a3e-0b9b2f1c1d01", name="国家托育登记中心"
-)
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
