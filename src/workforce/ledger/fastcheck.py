@@ -9,12 +9,17 @@ written with cheap operations. Whatever it does not accept (a bad entry, but als
 entry it does not cover, such as a correction) the caller hands to ``parse_entry``, which then
 accepts it or names the precise problem. So a leaf verifies exactly when ``parse_entry``
 accepts it; ``tests/ledger/test_fastcheck.py`` checks that the two agree.
+
+``check_run`` does the same for a run of leaves. When the optional C extension
+``workforce.ledger._leafcheck`` is built (``setup.py``; skipped without a compiler), it first
+scans the run's bytes in C (``compiled_check_run``), which accepts a subset of what
+``python_check_run`` accepts; anything it refuses goes through the Python path as before.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from itertools import chain
 from operator import attrgetter
@@ -32,7 +37,14 @@ from workforce.ledger.entry import (  # one source of truth for the formats
     Seq,
 )
 
-__all__ = ["Chain", "check_leaf", "check_run"]
+__all__ = [
+    "Chain",
+    "RunCheck",
+    "check_leaf",
+    "check_run",
+    "compiled_check_run",
+    "python_check_run",
+]
 
 _HEX_BYTES: Final = 4 * 32
 """prev, subject, decision and case: four SHA-256 hashes."""
@@ -93,7 +105,7 @@ def check_leaf(leaf: bytes) -> Chain | None:
         ban = _decoder.decode(leaf)
         if _encoder.encode(ban) != leaf:
             return None
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeEncodeError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError):  # bad UTF-8 too
         return None
     ts, prev, kind = ban.ts, ban.prev, ban.kind
     hexes = prev + ban.subject + ban.decision + ban.case
@@ -176,7 +188,33 @@ def _is_hex(text: str) -> bool:
         return False
 
 
+RunCheck = Callable[[Sequence[bytes], int, str, Sequence[bytes]], "list[str] | None"]
+"""The signature of ``check_run``, ``python_check_run`` and ``compiled_check_run``."""
+
+try:
+    from workforce.ledger import _leafcheck
+except ImportError:  # built without a C compiler: the Python path alone
+    compiled_check_run: RunCheck | None = None
+else:
+    compiled_check_run = _leafcheck.check_run
+
+
 def check_run(
+    leaves: Sequence[bytes], first: int, prev: str, digests: Sequence[bytes]
+) -> list[str] | None:
+    """The ``ts`` of each leaf if ``check_leaf`` accepts every one and they chain, else None.
+
+    The compiled scan when built, else (or when it refuses) ``python_check_run``; the arguments
+    and result are those of ``python_check_run``.
+    """
+    if compiled_check_run is not None:
+        stamps = compiled_check_run(leaves, first, prev, digests)
+        if stamps is not None:
+            return stamps
+    return python_check_run(leaves, first, prev, digests)
+
+
+def python_check_run(
     leaves: Sequence[bytes], first: int, prev: str, digests: Sequence[bytes]
 ) -> list[str] | None:
     """The ``ts`` of each leaf if ``check_leaf`` accepts every one and they chain, else None.
@@ -211,7 +249,7 @@ def _canonical_bans(leaves: Sequence[bytes]) -> list[_RunBan] | None:
         bans = list(map(_run_decode, leaves))
         if list(map(_run_encode, bans)) != list(leaves):
             return None
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeEncodeError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError):  # bad UTF-8 too
         return None
     return bans
 
