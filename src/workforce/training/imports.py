@@ -510,6 +510,8 @@ _SQLITE_DAY_SUMS: Final = (
 _LINK_COLUMNS: Final = ("id", "practitioner_id", "org_id", "relation", "created_at")
 _LINK_CONFLICT: Final = "ON CONFLICT (practitioner_id, org_id, relation) DO NOTHING"
 _ERROR_COLUMNS: Final = ("import_id", "line", "code", "detail")
+_PID, _CATEGORY, _MODE, _TENTHS, _DAY, _REF = 2, 5, 6, 7, 8, 9
+"""Positions in a record parameter tuple (:data:`_RECORD_COLUMNS`)."""
 _RECORD_COLUMNS: Final = (
     "id",
     "base_org_id",
@@ -671,6 +673,129 @@ class Importer:
         await batch.write(before)
         await self._write_errors(errors)
         await asyncio.sleep(0)
+
+    def lookups(self) -> reader.Lookups | None:
+        """What the reader child needs to send ready chunks: SQLite on a file only."""
+        url = self.session.get_bind().engine.url
+        if self.bulk.pg or not url.database or url.database == ":memory:":
+            return None
+        return reader.Lookups(
+            database=str(Path(url.database).resolve()),
+            base=self.base,
+            import_id=self.native_import,
+            created_at=self.bulk.timestamp(utcnow()),
+            cap=self.ctx.settings.max_hours_per_day_tenths,
+        )
+
+    async def process_ready(self, chunk: reader.ReadyChunk) -> None:
+        """Check a ready chunk (see :mod:`reader`) against this transaction and write it.
+
+        The reader checked everything against the database as the import found it; what is
+        left is what only this transaction knows: references flagged as possibly used by an
+        earlier chunk (checked exactly: an earlier refused row, or a record this import wrote)
+        and the daily cap for practitioners with hours already written that year. When
+        neither applies, which is the rule, the chunk is written as it came.
+        """
+        records, lines, raw_errors, cells, people, flagged = chunk
+        counts = self.counts
+        counts.total_rows += len(records) + len(raw_errors)
+        errors: list[rosters.RowError] = []
+        for line, code, detail, ref in raw_errors:
+            self._reject(errors, rosters.RowError(line, code, detail, ref))
+        subjects = self.subjects
+        positions = self.bulk.positions
+        pid: Any
+        for pid, region_code, raw_positions in people:
+            if pid not in subjects:
+                subjects[pid] = aggregates.Subject(pid, region_code, positions(raw_positions))
+        before = await aggregates.load_totals(self.bulk, [person[0] for person in people])
+        duplicates = await self._earlier_refs(records, flagged)
+        busy = {
+            (pid, year) for pid, rows in before.items() for (_, year, _), t in rows.items() if t > 0
+        }
+        if duplicates or busy:
+            records, cells = await self._recheck(records, lines, duplicates, busy, errors)
+        batch = _Batch(self)
+        batch.records = records
+        by_person: dict[Any, aggregates.Totals] = {}
+        by_region: dict[tuple[str, str, int, str], list[int]] = {}
+        for pid, category, year, mode, tenths, count in cells:
+            by_person.setdefault(pid, {})[(category, year, mode)] = tenths
+            region_key = (subjects[pid].region_code, category, year, mode)
+            acc = by_region.get(region_key)
+            if acc is None:
+                by_region[region_key] = [tenths, count]
+            else:
+                acc[0] += tenths
+                acc[1] += count
+        await batch.write(before, aggregates.Deltas(by_person, by_region))
+        await self._write_errors(errors)
+        await asyncio.sleep(0)
+
+    async def _earlier_refs(self, records: list[tuple[Any, ...]], flagged: list[int]) -> set[int]:
+        """Which flagged records repeat a reference an earlier line of the file used."""
+        if not flagged:
+            return set()
+        refs = {records[i][_REF] for i in flagged}
+        written = {
+            row[0]
+            for row in await self.bulk.select_in(
+                self._select_refs, (self.base,), list(refs), "text"
+            )
+            if row[5] == self.native_import
+        }
+        rejected = self.rejected_refs
+        return {i for i in flagged if records[i][_REF] in written or records[i][_REF] in rejected}
+
+    async def _recheck(
+        self,
+        records: list[tuple[Any, ...]],
+        lines: list[int],
+        duplicates: set[int],
+        busy: set[tuple[Any, int]],
+        errors: list[rosters.RowError],
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """A ready chunk row by row: references used earlier, the daily cap with the hours
+        already written; returns the accepted records and their sums."""
+        pairs = {(r[_PID], r[_DAY]) for r in records if (r[_PID], int(r[_DAY][:4])) in busy}
+        sums: dict[tuple[Any, Any], int] = {
+            (pid, day): int(total)
+            for pid, day, total in await self._day_sums(sorted(pairs, key=str))
+        }
+        cap = self.ctx.settings.max_hours_per_day_tenths
+        accepted: list[tuple[Any, ...]] = []
+        cells: dict[tuple[Any, str, int, str], list[int]] = {}
+        for index, record in enumerate(records):
+            ref = record[_REF]
+            if index in duplicates:
+                self._reject(
+                    errors,
+                    rosters.RowError(lines[index], DUPLICATE_IN_FILE, _DUPLICATE_DETAIL, ref),
+                )
+                continue
+            pid, day, tenths = record[_PID], record[_DAY], record[_TENTHS]
+            total = sums.get((pid, day), 0) + tenths
+            if total > cap:
+                self._reject(
+                    errors,
+                    rosters.RowError(
+                        lines[index],
+                        training.DAILY_HOURS_EXCEEDED,
+                        f"more than {cap / 10:g} hours on one day across all bases",
+                        ref,
+                    ),
+                )
+                continue
+            sums[(pid, day)] = total
+            accepted.append(record)
+            key = (pid, record[_CATEGORY], int(day[:4]), record[_MODE])
+            acc = cells.get(key)
+            if acc is None:
+                cells[key] = [tenths, 1]
+            else:
+                acc[0] += tenths
+                acc[1] += 1
+        return accepted, [(*key, acc[0], acc[1]) for key, acc in cells.items()]
 
     async def _busy_day_sums(
         self,
@@ -903,14 +1028,20 @@ class _Batch:
                 acc[1] += records
         return out
 
-    async def write(self, before: dict[Any, aggregates.Totals]) -> None:
-        """Insert the records and links, fold the deltas into the aggregates."""
+    async def write(
+        self, before: dict[Any, aggregates.Totals], deltas: aggregates.Deltas | None = None
+    ) -> None:
+        """Insert the records and links, fold the deltas into the aggregates.
+
+        ``deltas``: the sums when the caller made them (a ready chunk), else from the cells.
+        """
         if not self.records:
             return
         importer = self.importer
         bulk = importer.bulk
         await bulk.insert_many("training_records", _RECORD_COLUMNS, self.records)
-        deltas = self.deltas()
+        if deltas is None:
+            deltas = self.deltas()
         unlinked = set(deltas.by_person).difference(importer.linked)
         await bulk.insert_many(
             "practitioner_links",
@@ -1002,7 +1133,10 @@ async def _pump(
 ) -> None:
     """Check each validated chunk against the database and write it, in file order."""
     async for items, position, total in batches:
-        await importer.process(items)
+        if type(items) is reader.ReadyChunk:
+            await importer.process_ready(items)
+        else:
+            await importer.process(items)  # type: ignore[arg-type]
         if progress is not None:
             progress(position, total)
 
@@ -1012,13 +1146,12 @@ def _batches(
     validator: rosters.Validator,
     source: rosters.RowSource,
     chunk_rows: int,
-    ctx: AppContext,
-    *,
-    pg: bool,
+    importer: Importer,
 ) -> AsyncIterator[reader.Batch]:
     """The validated chunks: from the reader child when there is one, else in-process."""
     if child is None:
         return _thread_batches(validator, source, chunk_rows)
+    ctx, pg = importer.ctx, importer.bulk.pg
     child.configure(
         reader.ReaderConfig(
             path=source.path,
@@ -1030,9 +1163,15 @@ def _batches(
             today=validator.today,
             index_key=ctx.secrets.pii_index_key,
             native_uuid=pg,
+            lookups=importer.lookups(),
+            first_chunk_rows=min(chunk_rows, FIRST_CHUNK_ROWS),
         )
     )
     return child.batches()
+
+
+FIRST_CHUNK_ROWS: Final = 1_000
+"""The reader child's first chunk: small, so that the writes start soon after it started."""
 
 
 READER_PROCESS_MIN_BYTES: Final = 2 << 20
@@ -1087,7 +1226,7 @@ async def run_import(  # noqa: PLR0915 - one transaction, its failure branches s
                 importer = Importer(session, ctx, actor, import_id)
                 validator = await importer.validator()
                 source = rosters.RowSource(path, file_format, encoding)
-                batches = _batches(child, validator, source, chunk_rows, ctx, pg=importer.bulk.pg)
+                batches = _batches(child, validator, source, chunk_rows, importer)
                 async with _heartbeat(maker, engine, import_id):
                     with _gc_relaxed():
                         try:

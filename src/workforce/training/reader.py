@@ -14,9 +14,25 @@ Protocol (:mod:`multiprocessing.connection` framing over two private pipes, fds 
   ever travels through the pipe; neither side logs it);
 * child → parent, in file order: ``("rows", items, position, total)`` per chunk, where each
   item is a :class:`rosters.Prepared` *as a plain tuple* (cheaper to unpickle), its
-  ``record_id`` made here, or a :class:`rosters.RowError`; then ``("end", position,
-  total)``, or ``("refused", code, detail, line)`` for a :class:`rosters.FileRefused`, or
-  ``("error", type name)``.
+  ``record_id`` made here, or a :class:`rosters.RowError`; or ``("ready", chunk, position,
+  total)``, a :class:`ReadyChunk` (below); then ``("end", position, total)``, or
+  ``("refused", code, detail, line)`` for a :class:`rosters.FileRefused`, or ``("error",
+  type name)``.
+
+**Ready chunks** (SQLite only, :class:`Lookups` in the config). The child also opens the
+database read-only, in ONE read transaction begun after the import's process took the write
+lock (``BEGIN IMMEDIATE``): as long as the import runs nobody else can commit, so this snapshot
+is exactly what the import's transaction saw when it began. The child then looks up the
+chunk's people (by subject key) and probes its ``external_ref`` values, and when a chunk is
+*plain* — every person registered before the import, every name as registered, no reference
+already recorded before the import, none repeated within the chunk, no day over the cap
+within the chunk — it sends the final record parameter tuples, the aggregate sums and the
+people's regions and positions (:class:`ReadyChunk`), so that the import's process has no
+Python work per row left: it checks what only its own transaction can know (references that
+an earlier chunk of this very file used — the child flags every row whose reference it may
+have seen before, with a Bloom filter, and the importer checks those exactly — and hours the
+import already wrote on a row's day) and writes. Any other chunk goes as ``"rows"`` and is
+checked row by row as before (:meth:`imports.Importer.process`).
 
 The pipe is the bounded queue: the child blocks on a full pipe (1 MiB when the kernel allows,
 a chunk or two), so memory stays bounded whatever the file size. If the parent dies, the
@@ -32,9 +48,11 @@ import contextlib
 import fcntl
 import gc
 import itertools
+import json
 import os
 import pickle
 import secrets
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -42,7 +60,8 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
+from urllib.parse import quote
 
 import uuid_utils
 
@@ -56,8 +75,42 @@ READER_ID_CACHE: Final = 10_000
 """ID numbers the reader remembers (see :attr:`rosters.Validator.id_cache`)."""
 _PROTOCOL: Final = pickle.HIGHEST_PROTOCOL
 
-Batch = tuple[list[rosters.Prepared | rosters.RowError], int, int]
+
+class ReadyChunk(NamedTuple):
+    """A plain chunk (see the module docstring), in the driver's native values (SQLite)."""
+
+    records: list[tuple[Any, ...]]
+    """The ``training_records`` parameter tuples, in line order (``imports._RECORD_COLUMNS``)."""
+    lines: list[int]
+    """The line of each record."""
+    errors: list[tuple[int, str, str, str | None]]
+    """The rows refused by the checks: ``(line, code, detail, external_ref)``."""
+    cells: list[tuple[str, str, int, str, int, int]]
+    """``(practitioner, category, year, mode, tenths, records)`` summed over the records."""
+    people: list[tuple[str, str, str]]
+    """``(practitioner, region_code, positions JSON text)`` of the chunk's practitioners."""
+    flagged: list[int]
+    """Indexes of the records whose reference an earlier chunk may have used (Bloom filter)."""
+
+
+Batch = tuple[list[rosters.Prepared | rosters.RowError] | ReadyChunk, int, int]
 """A chunk of validated rows, with the reading position and total (progress units)."""
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What the child needs to look rows up in the database itself (SQLite only)."""
+
+    database: str
+    """The SQLite database file."""
+    base: str
+    """The importing base's id (native: 32 hex digits)."""
+    import_id: str
+    """The import's id (native)."""
+    created_at: str
+    """The records' ``created_at`` (native text)."""
+    cap: int
+    """The daily cap in tenths (:attr:`Settings.max_hours_per_day_tenths`)."""
 
 
 class ReaderLost(Exception):
@@ -78,6 +131,10 @@ class ReaderConfig:
     index_key: bytes
     native_uuid: bool = False
     """Record ids as :class:`uuid.UUID` (PostgreSQL) rather than 32 hex digits (SQLite)."""
+    lookups: Lookups | None = None
+    """Send plain chunks ready to write (SQLite); None: every chunk as ``"rows"``."""
+    first_chunk_rows: int | None = None
+    """Rows of the first chunk (smaller: the import starts writing sooner); None: chunk_rows."""
 
     def __repr__(self) -> str:  # never print the key
         return f"ReaderConfig(path={self.path!r}, file_format={self.file_format!r})"
@@ -146,7 +203,9 @@ class ReaderProcess:
             except (EOFError, OSError):
                 raise ReaderLost("the reader process stopped before the end of the file") from None
             kind = message[0]
-            if kind == "rows":
+            if kind == "ready":
+                yield new(ReadyChunk, message[1]), message[2], message[3]
+            elif kind == "rows":
                 items = [new(prepared, x) if type(x) is tuple else x for x in message[1]]
                 yield items, message[2], message[3]
             elif kind == "end":
@@ -217,14 +276,201 @@ def _validated(config: ReaderConfig) -> Iterator[tuple[Any, ...]]:
     rows = source.rows()
     prepared = rosters.Prepared
     new_id = _uuid_object if config.native_uuid else _uuid_hex
+    lookups = _Lookup(config.lookups, source) if config.lookups is not None else None
+    size = config.first_chunk_rows or config.chunk_rows
     try:
-        while items := validator.prepare(itertools.islice(rows, config.chunk_rows)):
+        while items := validator.prepare(itertools.islice(rows, size)):
+            size = config.chunk_rows
+            ready = lookups.ready(items) if lookups is not None else None
+            if ready is not None:
+                yield "ready", ready, source.position, source.total
+                continue
             # Each accepted row comes with its record id (UUIDv7, as workforce.db.new_id).
             payload = [(*x[:8], new_id()) if type(x) is prepared else x for x in items]
             yield "rows", payload, source.position, source.total
     finally:
         rows.close()
+        if lookups is not None:
+            lookups.close()
     yield "end", source.position, source.total
+
+
+_PEOPLE_CACHE: Final = 20_000
+_BLOOM_HASHES: Final = 4
+_BLOOM_BITS_PER_ROW: Final = 64
+_BLOOM_MIN_BITS: Final = 1 << 16
+_BLOOM_MAX_BITS: Final = 1 << 27
+_CSV_BYTES_PER_ROW: Final = 40
+"""A low estimate of a roster line's size (more rows estimated: a larger, safer filter)."""
+
+
+class _Bloom:
+    """The references seen so far in the file: no false negatives, rare false positives.
+
+    A few bits per reference instead of the references themselves (a file of 10^6 rows: 8 MiB);
+    a row flagged by mistake only costs the importer an exact check.
+    """
+
+    def __init__(self, expected_rows: int) -> None:
+        bits = _BLOOM_MIN_BITS
+        while bits < expected_rows * _BLOOM_BITS_PER_ROW and bits < _BLOOM_MAX_BITS:
+            bits <<= 1
+        self._mask = bits - 1
+        self._bits = bytearray(bits >> 3)
+
+    def add(self, value: str) -> bool:
+        """Note ``value``; whether it may have been noted before."""
+        h = hash(value) & 0xFFFF_FFFF_FFFF_FFFF
+        mask, bits = self._mask, self._bits
+        step = (h >> 32) | 1
+        seen = True
+        for i in range(_BLOOM_HASHES):
+            index = (h + i * step) & mask
+            byte, bit = index >> 3, 1 << (index & 7)
+            if not bits[byte] & bit:
+                seen = False
+                bits[byte] |= bit
+        return seen
+
+
+class _Lookup:
+    """The child's read-only view of the database (see "Ready chunks" in the module docstring)."""
+
+    def __init__(self, lookups: Lookups, source: rosters.RowSource) -> None:
+        self.lookups = lookups
+        uri = f"file:{quote(lookups.database)}?mode=ro"
+        self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA busy_timeout = 30000")
+        self._db.execute("BEGIN")
+        # The snapshot is taken by the first read: the import already holds the write lock.
+        self._db.execute("SELECT 1 FROM training_records LIMIT 1").fetchall()
+        size = source.total if source.file_format == "csv" else source.path.stat().st_size
+        self._seen = _Bloom(size // _CSV_BYTES_PER_ROW + 1)
+        self._people: dict[bytes, tuple[str, str, str, str]] = {}
+        self._new_id = _uuid_hex
+
+    def close(self) -> None:
+        """End the read transaction."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("COMMIT")
+        self._db.close()
+
+    def _lookup_people(self, keys: set[bytes]) -> None:
+        people = self._people
+        missing = [key for key in keys if key not in people]
+        if not missing:
+            return
+        if len(people) + len(missing) > _PEOPLE_CACHE:
+            people.clear()
+        for start in range(0, len(missing), 30_000):
+            part = missing[start : start + 30_000]
+            rows = self._db.execute(
+                "SELECT subject_key, id, name, region_code, positions FROM practitioners "  # noqa: S608 - placeholders only
+                f"WHERE subject_key IN ({', '.join('?' * len(part))})",
+                part,
+            )
+            for key, pid, name, region, positions in rows:
+                people[bytes(key)] = (pid, name, region, positions)
+
+    def _recorded(self, refs: list[str]) -> bool:
+        """Whether any reference was recorded by the base before the import."""
+        row = self._db.execute(
+            "SELECT 1 FROM training_records WHERE base_org_id = ? "
+            "AND external_ref IN (SELECT value FROM json_each(?)) LIMIT 1",
+            (self.lookups.base, json.dumps(refs)),
+        ).fetchone()
+        return row is not None
+
+    def ready(  # noqa: PLR0912, PLR0915 - flat passes over the chunk, for speed
+        self, items: list[rosters.Prepared | rosters.RowError]
+    ) -> tuple[Any, ...] | None:
+        """The chunk as a :class:`ReadyChunk` tuple, or None when it is not plain."""
+        seen = self._seen.add
+        error_type = rosters.RowError
+        chunk_refs: set[str] = set()
+        plain = True
+        flagged: list[int] = []
+        errors: list[tuple[int, str, str, str | None]] = []
+        keys: set[bytes] = set()
+        refs: list[str] = []
+        for item in items:
+            if isinstance(item, error_type):
+                ref = item.ref
+                errors.append((item.line, item.code, item.detail, ref))
+                if ref:
+                    chunk_refs.add(ref)
+                    seen(ref)
+                continue
+            ref = item.ref
+            if ref in chunk_refs:
+                plain = False
+            chunk_refs.add(ref)
+            if seen(ref):
+                flagged.append(len(refs))
+            refs.append(ref)
+            keys.add(item.subject_key)
+        if not plain or not refs:
+            return None
+        self._lookup_people(keys)
+        if self._recorded(refs):
+            return None
+        people = self._people
+        lookups = self.lookups
+        base, import_id, now, cap = lookups.base, lookups.import_id, lookups.created_at, lookups.cap
+        new_id = self._new_id
+        records: list[tuple[Any, ...]] = []
+        lines: list[int] = []
+        cells: dict[tuple[str, str, int, str], list[int]] = {}
+        days: dict[tuple[str, Any], int] = {}
+        chunk_people: dict[str, tuple[str, str, str]] = {}
+        for item in items:
+            if isinstance(item, error_type):
+                continue
+            person = people.get(item.subject_key)
+            if person is None or person[1] != item.name:
+                return None
+            pid = person[0]
+            course, tenths, day = item.course, item.tenths, item.day
+            day_key = (pid, day)
+            total = days.get(day_key, 0) + tenths
+            if total > cap:
+                return None
+            days[day_key] = total
+            category, mode = course.category, course.mode
+            records.append(
+                (
+                    new_id(),
+                    base,
+                    pid,
+                    course.id,
+                    course.code,
+                    category,
+                    mode,
+                    tenths,
+                    day.isoformat(),
+                    item.ref,
+                    import_id,
+                    now,
+                )
+            )
+            lines.append(item.line)
+            cell = (pid, category, day.year, mode)
+            acc = cells.get(cell)
+            if acc is None:
+                cells[cell] = [tenths, 1]
+                if pid not in chunk_people:
+                    chunk_people[pid] = (pid, person[2], person[3])
+            else:
+                acc[0] += tenths
+                acc[1] += 1
+        return (
+            records,
+            lines,
+            errors,
+            [(*cell, acc[0], acc[1]) for cell, acc in cells.items()],
+            list(chunk_people.values()),
+            flagged,
+        )
 
 
 def _uuid_hex() -> str:
