@@ -46,12 +46,11 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
 from workforce.ledger import fastverify
 from workforce.ledger.fastverify import (
     ENTRIES_SQL,
-    SUBTREES_SQL,
     Fallback,
     FastVerifier,
     paused_gc,
@@ -120,37 +119,6 @@ class ChunkSummary(NamedTuple):
 # --- the worker side --------------------------------------------------------------------------
 
 
-def _chunk_subtrees(
-    k: int, levels: list[list[bytes]], rows: Sequence[Any], nodes: int
-) -> list[tuple[int, int, bytes]]:
-    """Compare the stored subtrees of a chunk up to its own root with ``levels``; return the
-    rows after them (merges with earlier chunks, which only the parent can check)."""
-    if len(rows) != nodes:
-        raise Fallback
-    layout_levels, layout_rel, layout_pos, pick = fastverify._layout(k)
-    chunk = 1 << k
-    base = min(nodes, len(layout_pos))
-    own = rows[:base]
-    if not own:
-        return [(level, rel, value) for level, rel, value in rows]
-    flat: list[Any] = []
-    for level, hashes in enumerate(levels):
-        flat.extend(hashes)
-        flat.extend([None] * ((chunk >> level) - len(hashes)))
-    if base == len(layout_pos):
-        expected = pick(flat) if base > 1 else (flat[0],)
-    else:
-        expected = tuple(flat[p] for p in layout_pos[:base])
-    stored_levels, stored_rel, stored_hashes = zip(*own, strict=True)
-    if (
-        stored_levels != layout_levels[:base]
-        or stored_rel != layout_rel[:base]
-        or stored_hashes != expected
-    ):
-        raise Fallback
-    return [(level, rel, value) for level, rel, value in rows[base:]]
-
-
 def check_chunk(
     db: sqlite3.Connection,
     verifiers: Sequence[Verifier],
@@ -187,10 +155,8 @@ def check_chunk(
             checkpoints.append(
                 CheckpointSummary(size, prev_size, signed, prefix_peaks(levels, k, offset))
             )
-        subtrees = db.execute(
-            SUBTREES_SQL, {"start": start, "lo": check.nodes, "hi": check.nodes + nodes}
-        ).fetchall()
-        above = _chunk_subtrees(k, levels, subtrees, nodes)
+        subtrees = fastverify.read_subtrees(db, k, start, check.nodes, nodes)
+        above = fastverify.own_subtrees(k, levels, subtrees, nodes)
     finally:
         db.execute("COMMIT")
     return ChunkSummary(
