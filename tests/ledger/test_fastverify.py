@@ -312,3 +312,145 @@ async def test_cli_takes_jobs(session: AsyncSession, ctx: AppContext, settings: 
         runner.invoke, ledger, ["verify", "--jobs", "0"], env=_cli_env(settings)
     )
     assert bad.exit_code == 2
+
+
+# --- the compiled hashes and the subtrees read in SQL ------------------------------------------
+
+try:
+    from workforce.ledger import _merklehash
+except ImportError:  # built without a compiler or libcrypto: fastverify uses hashlib
+    _merklehash = None  # type: ignore[assignment]
+
+needs_merklehash = pytest.mark.skipif(
+    _merklehash is None,
+    reason="workforce.ledger._merklehash is not built (no C compiler or libcrypto at install?)",
+)
+
+
+@needs_merklehash
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 5, 8, 13, 64, 100])
+def test_compiled_hashes_are_hashlibs(count: int) -> None:
+    leaves = [bytes(range(i % 7)) * (i % 50) for i in range(count)]
+    digests = fastverify._leaf_hashes(leaves)
+    assert _merklehash.leaf_hashes(leaves) == digests
+    assert _merklehash.leaf_hashes(tuple(leaves)) == digests
+    assert _merklehash.levels(digests) == fastverify._merkle_levels(digests)
+    assert fastverify.merkle_levels is _merklehash.levels  # type: ignore[attr-defined]
+
+
+@needs_merklehash
+def test_compiled_hashes_refuse_what_is_not_bytes_or_a_hash() -> None:
+    with pytest.raises(TypeError):
+        _merklehash.leaf_hashes([b"a", "b"])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        _merklehash.levels((bytes(32), bytes(32)))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="32 bytes"):
+        _merklehash.levels([bytes(32), bytes(31)])
+    with pytest.raises(ValueError, match="32 bytes"):
+        _merklehash.levels([bytes(32), "x" * 32])  # type: ignore[list-item]
+
+
+_SUBTREES_DDL = (
+    "CREATE TABLE ledger_subtrees (node INTEGER NOT NULL PRIMARY KEY, level SMALLINT NOT NULL, "
+    "idx BIGINT NOT NULL, hash BLOB NOT NULL)"
+)
+
+
+def _stored_chunk(
+    k: int, chunk_index: int
+) -> tuple[sqlite3.Connection, list[list[bytes]], int, int]:
+    """A database holding the stored subtrees of one aligned chunk as appends store them; its
+    levels, start and first node. Leaf hashes are ASCII or zeros (a text copy has their bytes;
+    NUL bytes must survive the concatenation)."""
+    digests = [bytes(32) if i % 3 == 0 else bytes([65 + i % 26]) * 32 for i in range(1 << k)]
+    levels = fastverify._merkle_levels(digests)
+    start = chunk_index << k
+    lo = store.stored_hash_count(start)
+    layout_levels, layout_rel, _, _ = fastverify._layout(k)
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.execute(_SUBTREES_DDL)
+    db.executemany(
+        "INSERT INTO ledger_subtrees VALUES (?, ?, ?, ?)",
+        [
+            (lo + off, level, (start >> level) + rel, levels[level][rel])
+            for off, (level, rel) in enumerate(zip(layout_levels, layout_rel, strict=True))
+        ],
+    )
+    return db, levels, start, lo
+
+
+def _nodes(k: int) -> int:
+    return len(fastverify._layout(k)[0])
+
+
+def test_subtrees_read_in_sql_accept_the_stored_layout() -> None:
+    for k in (1, 2, 3, 5):
+        db, levels, start, lo = _stored_chunk(k, 2)
+        read = fastverify.read_subtrees(db, k, start, lo, _nodes(k))
+        assert isinstance(read, fastverify.OwnSubtrees)
+        assert read.matched == _nodes(k)
+        assert b"\0" * 32 in read.hashes
+        assert fastverify.own_subtrees(k, start, levels, read, _nodes(k)) == []
+        rows = db.execute(fastverify.SUBTREES_SQL, {"lo": lo, "hi": lo + _nodes(k)})
+        assert fastverify.own_subtrees(k, start, levels, rows.fetchall(), _nodes(k)) == []
+
+
+SUBTREE_EDITS = {
+    "level_as_blob": "UPDATE ledger_subtrees SET level = CAST(CAST(level AS TEXT) AS BLOB) WHERE node = :n",
+    "level_as_text": "UPDATE ledger_subtrees SET level = 'x' || level WHERE node = :n",
+    "level_as_real": "UPDATE ledger_subtrees SET level = level + 0.5 WHERE node = :n",
+    "level_plus_one": "UPDATE ledger_subtrees SET level = level + 1 WHERE node = :n",
+    "idx_as_blob": "UPDATE ledger_subtrees SET idx = CAST(CAST(idx AS TEXT) AS BLOB) WHERE node = :n",
+    "idx_plus_one": "UPDATE ledger_subtrees SET idx = idx + 1 WHERE node = :n",
+    "hash_as_text": "UPDATE ledger_subtrees SET hash = CAST(hash AS TEXT) WHERE node = :n",
+    "hash_zeroed": "UPDATE ledger_subtrees SET hash = zeroblob(32) WHERE node = :n AND hash != zeroblob(32)",
+    "hash_one_byte_longer": "UPDATE ledger_subtrees SET hash = CAST(hash || x'00' AS BLOB) WHERE node = :n",
+    "hash_split_with_next": (  # 33 + 31 bytes: the concatenation is unchanged
+        "UPDATE ledger_subtrees SET hash = CASE node WHEN :n THEN CAST(hash || "
+        "(SELECT substr(hash, 1, 1) FROM ledger_subtrees WHERE node = :n + 1) AS BLOB) "
+        "ELSE substr(hash, 2) END WHERE node IN (:n, :n + 1)"
+    ),
+    "hash_swapped_with_next": (
+        "UPDATE ledger_subtrees SET hash = CASE node WHEN :n THEN "
+        "(SELECT hash FROM ledger_subtrees WHERE node = :n + 1) "
+        "ELSE (SELECT hash FROM ledger_subtrees WHERE node = :n) END WHERE node IN (:n, :n + 1)"
+    ),
+    "deleted": "DELETE FROM ledger_subtrees WHERE node = :n",
+}
+
+
+@pytest.mark.parametrize("edit", SUBTREE_EDITS)
+def test_subtrees_read_in_sql_refuse_every_edit_of_a_row(edit: str) -> None:
+    """Each edit of each row: refused by the check in SQL as by the rows' comparison."""
+    k = 3
+    for offset in range(_nodes(k) - 1):
+        db, levels, start, lo = _stored_chunk(k, 2)
+        if db.execute(SUBTREE_EDITS[edit], {"n": lo + offset}).rowcount == 0:
+            continue  # e.g. a hash already zero
+        read = fastverify.read_subtrees(db, k, start, lo, _nodes(k))
+        assert isinstance(read, fastverify.OwnSubtrees)
+        with pytest.raises(fastverify.Fallback):
+            fastverify.own_subtrees(k, start, levels, read, _nodes(k))
+        try:  # the rows, as the drivers read them: a text hash as str
+            rows = db.execute(fastverify.SUBTREES_SQL, {"lo": lo, "hi": lo + _nodes(k)}).fetchall()
+        except sqlite3.OperationalError:  # a text hash that is not UTF-8: no rows at all
+            assert edit == "hash_as_text"
+            continue
+        with pytest.raises(fastverify.Fallback):
+            fastverify.own_subtrees(k, start, levels, rows, _nodes(k))
+
+
+def test_subtrees_are_read_as_rows_where_no_temp_table_can_be_made() -> None:
+    k = 2
+    db, levels, start, lo = _stored_chunk(k, 1)
+    db.execute("PRAGMA query_only=ON")
+    read = fastverify.read_subtrees(db, k, start, lo, _nodes(k))
+    assert not isinstance(read, fastverify.OwnSubtrees)
+    assert fastverify.own_subtrees(k, start, levels, read, _nodes(k)) == []
+    db.execute("PRAGMA query_only=OFF")
+    db.execute("UPDATE ledger_subtrees SET idx = idx + 1 WHERE node = :n", {"n": lo})
+    db.execute("PRAGMA query_only=ON")
+    with pytest.raises(fastverify.Fallback):
+        fastverify.own_subtrees(
+            k, start, levels, fastverify.read_subtrees(db, k, start, lo, _nodes(k)), _nodes(k)
+        )

@@ -31,6 +31,7 @@ SIZE = 13  # seeded two entries per append: checkpoints 2, 4, …, 12, 13
 NODE = store.node_index(1, 2)
 LAST_NODE = store.stored_hash_count(SIZE) - 1
 LEVEL0_OF_5 = store.node_index(0, 5)
+NODE_2_1 = store.node_index(2, 1)  # above the chunks of 2 entries, inside those of 4 and 8
 
 
 async def _unlock(session: AsyncSession) -> None:
@@ -180,6 +181,29 @@ async def insert_extra_subtree(s: AsyncSession) -> str:
     return f"node {LAST_NODE + 1}"
 
 
+async def split_subtree_hashes(s: AsyncSession) -> str:
+    """Two neighbouring hashes made 33 and 31 bytes long: their concatenation is unchanged."""
+    first, second = LEVEL0_OF_5, LEVEL0_OF_5 + 1
+    rows = await s.execute(select(S.c.node, S.c.hash).where(S.c.node.in_([first, second])))
+    hashes = {node: bytes(value) for node, value in rows}
+    await s.execute(
+        update(S).where(S.c.node == first).values(hash=hashes[first] + hashes[second][:1])
+    )
+    await s.execute(update(S).where(S.c.node == second).values(hash=hashes[second][1:]))
+    return f"node {first}"
+
+
+async def subtree_index_as_blob(s: AsyncSession) -> str:
+    """SQLite keeps a blob in an integer column; SQL arithmetic would read it as the number."""
+    if s.get_bind().dialect.name != "sqlite":
+        pytest.skip("a typed column cannot hold a blob")
+    await s.execute(
+        text("UPDATE ledger_subtrees SET idx = CAST(CAST(idx AS TEXT) AS BLOB) WHERE node = :n"),
+        {"n": NODE_2_1},
+    )
+    return f"node {NODE_2_1}"
+
+
 async def _note(s: AsyncSession, size: int) -> str:
     return str((await s.execute(select(C.c.note).where(C.c.size == size))).scalar_one())
 
@@ -255,6 +279,8 @@ TAMPERS: list[Callable[[AsyncSession], Awaitable[str]]] = [
     delete_subtree,
     delete_last_subtree,
     insert_extra_subtree,
+    split_subtree_hashes,
+    subtree_index_as_blob,
     edit_checkpoint_signature,
     edit_checkpoint_text,
     edit_checkpoint_root,

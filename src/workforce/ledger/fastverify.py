@@ -38,7 +38,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
-from operator import itemgetter
+from operator import add, itemgetter, rshift
 from typing import Any, Final, NamedTuple
 
 from workforce.ledger.checkpoint import open_checkpoint
@@ -74,10 +74,10 @@ ENTRIES_SQL: Final = (
 )
 """One chunk of entries (``:start`` is a multiple of ``CHUNK``)."""
 SUBTREES_SQL: Final = (
-    "SELECT level, idx - (CAST(:start AS BIGINT) >> CAST(level AS INTEGER)), hash "
-    "FROM ledger_subtrees WHERE node >= :lo AND node < :hi ORDER BY node"
+    "SELECT level, idx, hash FROM ledger_subtrees WHERE node >= :lo AND node < :hi ORDER BY node"
 )
-"""The subtrees a chunk completes, with ``idx`` relative to the chunk's start at that level."""
+"""The subtrees a chunk completes, as stored (no arithmetic in SQL: SQLite would read a blob or
+text ``idx`` as a number, which the row-by-row pass does not)."""
 CHECKPOINT_PAGE: Final = 1024
 CHECKPOINTS_SQL: Final = (
     "SELECT size, prev_size, root_hash, note, created_at FROM ledger_checkpoints "  # noqa: S608 - a constant
@@ -182,10 +182,12 @@ class OwnSubtrees(NamedTuple):
 
 
 def own_subtrees(
-    k: int, levels: list[list[bytes]], rows: Sequence[Any] | OwnSubtrees, nodes: int
+    k: int, start: int, levels: list[list[bytes]], rows: Sequence[Any] | OwnSubtrees, nodes: int
 ) -> list[tuple[int, int, bytes]]:
-    """Compare a chunk's ``nodes`` stored subtrees up to its own root with its ``levels``; the
-    rows after them ``(level, relative index, hash)``, which need the earlier chunks' peaks."""
+    """Compare the ``nodes`` stored subtrees of the chunk from entry ``start`` up to its own root
+    with its ``levels``; the rows after them ``(level, index relative to the chunk, hash)``,
+    which need the earlier chunks' peaks. ``rows``: as ``SUBTREES_SQL`` or ``read_subtrees``
+    reads them."""
     layout_levels, layout_rel, layout_pos, _ = _layout(k)
     base = min(nodes, len(layout_pos))
     expected = _own_hashes(k, levels, base)
@@ -195,16 +197,21 @@ def own_subtrees(
         after: Sequence[Any] = rows.above
     else:
         own, after = rows[:base], rows[base:]
-        stored_levels, stored_rel, stored_hashes = zip(*own, strict=True) if own else ((), (), ())
-        if (
-            stored_levels != layout_levels[:base]
-            or stored_rel != layout_rel[:base]
-            or stored_hashes != expected
-        ):
+        stored_levels, stored_idx, stored_hashes = zip(*own, strict=True) if own else ((), (), ())
+        wanted_levels = layout_levels[:base]
+        wanted_idx = tuple(map(add, layout_rel[:base], map(rshift, repeat(start), wanted_levels)))
+        if stored_levels != wanted_levels or stored_idx != wanted_idx or stored_hashes != expected:
             raise Fallback
     if base + len(after) != nodes:
         raise Fallback
-    return [(level, rel, value) for level, rel, value in after]
+    return [_relative(start, level, idx, value) for level, idx, value in after]
+
+
+def _relative(start: int, level: Any, idx: Any, value: Any) -> tuple[int, int, bytes]:
+    """A stored subtree with its index relative to the chunk from entry ``start``."""
+    if type(level) is not int or type(idx) is not int:  # as stored: no bool, blob or text
+        raise Fallback
+    return level, idx - (start >> level), value
 
 
 _LAYOUT_TABLE: Final = "workforce_verify_layout_{k}"
@@ -253,11 +260,12 @@ def read_subtrees(db: Any, k: int, start: int, lo: int, nodes: int) -> Sequence[
     """
     table = _layout_table(db, k)
     if table is None:
-        return db.execute(SUBTREES_SQL, {"start": start, "lo": lo, "hi": lo + nodes}).fetchall()  # type: ignore[no-any-return]
+        rows = db.execute(SUBTREES_SQL, {"lo": lo, "hi": lo + nodes})
+        return rows.fetchall()  # type: ignore[no-any-return]
     base = min(nodes, len(_layout(k)[0]))
     sql = OWN_SUBTREES_SQL.format(table=table)
     matched, hashes = db.execute(sql, {"start": start, "lo": lo, "hi": lo + base}).fetchone()
-    above = db.execute(SUBTREES_SQL, {"start": start, "lo": lo + base, "hi": lo + nodes})
+    above = db.execute(SUBTREES_SQL, {"lo": lo + base, "hi": lo + nodes})
     return OwnSubtrees(matched, hashes or b"", above.fetchall())
 
 
@@ -359,7 +367,7 @@ class FastVerifier:
         """Compare the stored subtrees of a chunk (level, relative index, hash) with ``levels``:
         ``rows`` as ``SUBTREES_SQL`` gives them, or as ``read_subtrees`` does."""
         start, k = self.size, self.k
-        above = own_subtrees(k, levels, rows, count)
+        above = own_subtrees(k, start, levels, rows, count)
         expected: list[tuple[int, int, bytes]] = []
         if len(levels[0]) == self.chunk:  # the root merges with earlier peaks: one per 1-bit
             node = levels[k][0]
@@ -589,7 +597,7 @@ async def _verify_async(
             break
         levels, created, nodes = check.entries(rows)
         check.checkpoints_within(await checkpoints(start + len(rows)), levels, created)
-        subtrees = await query(SUBTREES_SQL, start=start, lo=check.nodes, hi=check.nodes + nodes)
+        subtrees = await query(SUBTREES_SQL, lo=check.nodes, hi=check.nodes + nodes)
         check.subtrees(levels, subtrees, nodes)
         if len(rows) < check.chunk:
             break

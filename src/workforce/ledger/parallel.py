@@ -156,7 +156,7 @@ def check_chunk(
                 CheckpointSummary(size, prev_size, signed, prefix_peaks(levels, k, offset))
             )
         subtrees = fastverify.read_subtrees(db, k, start, check.nodes, nodes)
-        above = fastverify.own_subtrees(k, levels, subtrees, nodes)
+        above = fastverify.own_subtrees(k, start, levels, subtrees, nodes)
     finally:
         db.execute("COMMIT")
     return ChunkSummary(
