@@ -43,7 +43,6 @@ closed: a traceback could quote a cell.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
 import gc
@@ -60,13 +59,16 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import quote
 
 import uuid_utils
 
 from workforce.security.pii import PiiVault
 from workforce.training import rosters
+
+if TYPE_CHECKING:
+    import asyncio
 
 PIPE_BYTES: Final = 1 << 20
 """Pipe buffer asked for (``F_SETPIPE_SZ``): room for a chunk or two, the queue's bound."""
@@ -135,6 +137,9 @@ class ReaderConfig:
     """Send plain chunks ready to write (SQLite); None: every chunk as ``"rows"``."""
     first_chunk_rows: int | None = None
     """Rows of the first chunk (smaller: the import starts writing sooner); None: chunk_rows."""
+    skip_rows: int = 0
+    """Data rows at the head of the file that the importer reads itself while this process
+    starts up: they are only read here, their references noted (see :class:`Lookups`)."""
 
     def __repr__(self) -> str:  # never print the key
         return f"ReaderConfig(path={self.path!r}, file_format={self.file_format!r})"
@@ -192,6 +197,8 @@ class ReaderProcess:
         """
         inbox = self._inbox
         fd = inbox.fileno()
+        import asyncio  # noqa: PLC0415 - parent side only: the child starts faster without it
+
         loop = asyncio.get_running_loop()
         new = tuple.__new__
         prepared = rosters.Prepared
@@ -279,6 +286,9 @@ def _validated(config: ReaderConfig) -> Iterator[tuple[Any, ...]]:
     lookups = _Lookup(config.lookups, source) if config.lookups is not None else None
     size = config.first_chunk_rows or config.chunk_rows
     try:
+        for row in itertools.islice(rows, config.skip_rows):
+            if lookups is not None:
+                lookups.note(row)
         while items := validator.prepare(itertools.islice(rows, size)):
             size = config.chunk_rows
             ready = lookups.ready(items) if lookups is not None else None
@@ -296,41 +306,43 @@ def _validated(config: ReaderConfig) -> Iterator[tuple[Any, ...]]:
 
 
 _PEOPLE_CACHE: Final = 20_000
-_BLOOM_HASHES: Final = 4
-_BLOOM_BITS_PER_ROW: Final = 64
+_MMAP_BYTES: Final = 1 << 30
+_REF_CELL: Final = rosters.COLUMNS.index("external_ref")
+_REF: Final = 9
+"""The reference's place in a record parameter tuple."""
+_BLOOM_BITS_PER_ROW: Final = 32
 _BLOOM_MIN_BITS: Final = 1 << 16
-_BLOOM_MAX_BITS: Final = 1 << 27
+_BLOOM_MAX_BITS: Final = 1 << 26
 _CSV_BYTES_PER_ROW: Final = 40
 """A low estimate of a roster line's size (more rows estimated: a larger, safer filter)."""
 
 
 class _Bloom:
-    """The references seen so far in the file: no false negatives, rare false positives.
+    """The references seen so far in the file: no false negatives, few false positives.
 
-    A few bits per reference instead of the references themselves (a file of 10^6 rows: 8 MiB);
-    a row flagged by mistake only costs the importer an exact check.
+    Two bits per reference (32 bits of filter per expected row; a file of 10^6 rows: at most
+    8 MiB) instead of the references themselves: about one row in a thousand is flagged by
+    mistake at the end of a file, which only costs the importer an exact look at it.
     """
 
     def __init__(self, expected_rows: int) -> None:
         bits = _BLOOM_MIN_BITS
         while bits < expected_rows * _BLOOM_BITS_PER_ROW and bits < _BLOOM_MAX_BITS:
             bits <<= 1
-        self._mask = bits - 1
-        self._bits = bytearray(bits >> 3)
+        self.mask = bits - 1
+        self.bits = bytearray(bits >> 3)
 
     def add(self, value: str) -> bool:
         """Note ``value``; whether it may have been noted before."""
-        h = hash(value) & 0xFFFF_FFFF_FFFF_FFFF
-        mask, bits = self._mask, self._bits
-        step = (h >> 32) | 1
-        seen = True
-        for i in range(_BLOOM_HASHES):
-            index = (h + i * step) & mask
-            byte, bit = index >> 3, 1 << (index & 7)
-            if not bits[byte] & bit:
-                seen = False
-                bits[byte] |= bit
-        return seen
+        h = hash(value)
+        bits, mask = self.bits, self.mask
+        a, b = h & mask, (h >> 32) & mask
+        byte_a, bit_a, byte_b, bit_b = a >> 3, 1 << (a & 7), b >> 3, 1 << (b & 7)
+        if bits[byte_a] & bit_a and bits[byte_b] & bit_b:
+            return True
+        bits[byte_a] |= bit_a
+        bits[byte_b] |= bit_b
+        return False
 
 
 class _Lookup:
@@ -341,13 +353,22 @@ class _Lookup:
         uri = f"file:{quote(lookups.database)}?mode=ro"
         self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout = 30000")
+        # Reads through the OS page cache without a system call per page (read-only here).
+        self._db.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
         self._db.execute("BEGIN")
         # The snapshot is taken by the first read: the import already holds the write lock.
         self._db.execute("SELECT 1 FROM training_records LIMIT 1").fetchall()
         size = source.total if source.file_format == "csv" else source.path.stat().st_size
         self._seen = _Bloom(size // _CSV_BYTES_PER_ROW + 1)
         self._people: dict[bytes, tuple[str, str, str, str]] = {}
+        self._days_text: dict[Any, str] = {}
         self._new_id = _uuid_hex
+
+    def note(self, row: rosters.RawRow) -> None:
+        """A row the importer reads itself: remember its reference as seen."""
+        ref = rosters.ref_text(row.cells[_REF_CELL])
+        if ref:
+            self._seen.add(ref)
 
     def close(self) -> None:
         """End the read transaction."""
@@ -381,63 +402,66 @@ class _Lookup:
         ).fetchone()
         return row is not None
 
-    def ready(  # noqa: PLR0912, PLR0915 - flat passes over the chunk, for speed
+    def ready(  # noqa: PLR0912, PLR0915 - one flat pass over the chunk, for speed
         self, items: list[rosters.Prepared | rosters.RowError]
     ) -> tuple[Any, ...] | None:
         """The chunk as a :class:`ReadyChunk` tuple, or None when it is not plain."""
-        seen = self._seen.add
         error_type = rosters.RowError
-        chunk_refs: set[str] = set()
-        plain = True
-        flagged: list[int] = []
-        errors: list[tuple[int, str, str, str | None]] = []
-        keys: set[bytes] = set()
-        refs: list[str] = []
-        for item in items:
-            if isinstance(item, error_type):
-                ref = item.ref
-                errors.append((item.line, item.code, item.detail, ref))
-                if ref:
-                    chunk_refs.add(ref)
-                    seen(ref)
-                continue
-            ref = item.ref
-            if ref in chunk_refs:
-                plain = False
-            chunk_refs.add(ref)
-            if seen(ref):
-                flagged.append(len(refs))
-            refs.append(ref)
-            keys.add(item.subject_key)
-        if not plain or not refs:
-            return None
-        self._lookup_people(keys)
-        if self._recorded(refs):
-            return None
         people = self._people
+        missing = {
+            item.subject_key
+            for item in items
+            if not isinstance(item, error_type) and item.subject_key not in people
+        }
+        if missing:
+            self._lookup_people(missing)
+        seen = self._seen.add
         lookups = self.lookups
         base, import_id, now, cap = lookups.base, lookups.import_id, lookups.created_at, lookups.cap
         new_id = self._new_id
+        days_text = self._days_text
+        chunk_refs: set[str] = set()
+        flagged: list[int] = []
+        errors: list[tuple[int, str, str, str | None]] = []
         records: list[tuple[Any, ...]] = []
         lines: list[int] = []
+        append, add_line, add_ref = records.append, lines.append, chunk_refs.add
         cells: dict[tuple[str, str, int, str], list[int]] = {}
-        days: dict[tuple[str, Any], int] = {}
+        day_sums: dict[tuple[str, Any], int] = {}
         chunk_people: dict[str, tuple[str, str, str]] = {}
+        get_person, get_sum, get_cell = people.get, day_sums.get, cells.get
+        plain = True
         for item in items:
             if isinstance(item, error_type):
+                if item.ref:
+                    add_ref(item.ref)
+                    seen(item.ref)
+                errors.append((item.line, item.code, item.detail, item.ref))
                 continue
-            person = people.get(item.subject_key)
-            if person is None or person[1] != item.name:
-                return None
+            line, key, _, name, course, tenths, day, ref, _ = item
+            # Every reference is noted, also in a chunk that turns out not plain.
+            if ref in chunk_refs:
+                plain = False
+            add_ref(ref)
+            if seen(ref):
+                flagged.append(len(records))
+            if not plain:
+                continue
+            person = get_person(key)
+            if person is None or person[1] != name:
+                plain = False
+                continue
             pid = person[0]
-            course, tenths, day = item.course, item.tenths, item.day
-            day_key = (pid, day)
-            total = days.get(day_key, 0) + tenths
+            total = get_sum((pid, day), 0) + tenths
             if total > cap:
-                return None
-            days[day_key] = total
+                plain = False
+                continue
+            day_sums[(pid, day)] = total
+            text = days_text.get(day)
+            if text is None:
+                text = days_text[day] = day.isoformat()
             category, mode = course.category, course.mode
-            records.append(
+            append(
                 (
                     new_id(),
                     base,
@@ -447,15 +471,15 @@ class _Lookup:
                     category,
                     mode,
                     tenths,
-                    day.isoformat(),
-                    item.ref,
+                    text,
+                    ref,
                     import_id,
                     now,
                 )
             )
-            lines.append(item.line)
+            add_line(line)
             cell = (pid, category, day.year, mode)
-            acc = cells.get(cell)
+            acc = get_cell(cell)
             if acc is None:
                 cells[cell] = [tenths, 1]
                 if pid not in chunk_people:
@@ -463,6 +487,8 @@ class _Lookup:
             else:
                 acc[0] += tenths
                 acc[1] += 1
+        if not plain or not records or self._recorded([r[_REF] for r in records]):
+            return None
         return (
             records,
             lines,

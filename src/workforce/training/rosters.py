@@ -642,6 +642,11 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
     cache[key] = value
 
 
+def ref_text(cell: Cell) -> str:
+    """An ``external_ref`` cell as :meth:`Validator.prepare` reads it (stripped text)."""
+    return _text(cell).strip()
+
+
 def _text(cell: Cell) -> str:
     if cell is None:
         return ""
