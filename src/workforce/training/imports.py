@@ -685,6 +685,7 @@ class Importer:
             import_id=self.native_import,
             created_at=self.bulk.timestamp(utcnow()),
             cap=self.ctx.settings.max_hours_per_day_tenths,
+            ruleset=self.ctx.rules,
         )
 
     async def process_ready(self, chunk: reader.ReadyChunk) -> None:
@@ -696,7 +697,7 @@ class Importer:
         and the daily cap for practitioners with hours already written that year. When
         neither applies, which is the rule, the chunk is written as it came.
         """
-        records, lines, raw_errors, cells, people, flagged = chunk
+        records, lines, raw_errors, cells, people, flagged, flips = chunk
         counts = self.counts
         counts.total_rows += len(records) + len(raw_errors)
         errors: list[rosters.RowError] = []
@@ -714,7 +715,10 @@ class Importer:
             (pid, year) for pid, rows in before.items() for (_, year, _), t in rows.items() if t > 0
         }
         if duplicates or busy:
-            records, cells = await self._recheck(records, lines, duplicates, busy, errors)
+            rechecked = await self._recheck(records, lines, duplicates, busy, errors)
+            if rechecked is not None:
+                records, cells = rechecked
+                flips = None  # the reader's flips were for every row of the chunk
         batch = _Batch(self)
         batch.records = records
         by_person: dict[Any, aggregates.Totals] = {}
@@ -728,9 +732,29 @@ class Importer:
             else:
                 acc[0] += tenths
                 acc[1] += count
-        await batch.write(before, aggregates.Deltas(by_person, by_region))
+        met = self._met(flips, before, by_person) if flips is not None else None
+        await batch.write(before, aggregates.Deltas(by_person, by_region), met)
         await self._write_errors(errors)
         await asyncio.sleep(0)
+
+    def _met(
+        self,
+        flips: list[tuple[Any, list[tuple[tuple[str, int, str], int]], list[Any]]],
+        before: dict[Any, aggregates.Totals],
+        by_person: dict[Any, aggregates.Totals],
+    ) -> dict[tuple[str, str, str], int]:
+        """The rule-met count changes: the reader's flips for every practitioner whose totals
+        before the chunk are the ones the reader started from, evaluated here otherwise."""
+        out: dict[tuple[str, str, str], int] = {}
+        rules, subjects = self.rules, self.subjects
+        for pid, start, person_flips in flips:
+            mine = before.get(pid)
+            if (dict(start) if start else None) != (mine or None):
+                # An earlier chunk of this import changed them: evaluate from ours.
+                person_flips = rules.flips(subjects[pid], mine, by_person[pid])  # noqa: PLW2901
+            for flip, delta in person_flips:
+                out[flip] = out.get(flip, 0) + delta
+        return out
 
     async def _earlier_refs(self, records: list[tuple[Any, ...]], flagged: list[int]) -> set[int]:
         """Which flagged records repeat a reference an earlier line of the file used."""
@@ -754,48 +778,63 @@ class Importer:
         duplicates: set[int],
         busy: set[tuple[Any, int]],
         errors: list[rosters.RowError],
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """A ready chunk row by row: references used earlier, the daily cap with the hours
-        already written; returns the accepted records and their sums."""
-        pairs = {(r[_PID], r[_DAY]) for r in records if (r[_PID], int(r[_DAY][:4])) in busy}
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
+        """The rows of a ready chunk that this transaction refuses: references used earlier in
+        the file, and, for practitioners with hours already written in the row's year, the
+        daily cap (in line order). None when every row passes (the chunk stands as it came);
+        else the accepted records and their sums.
+
+        Rows of other practitioners need no second look: the reader checked their days within
+        the chunk, they have no other hours that year, and a refusal only lowers the sums.
+        """
+        busy_people = {pid for pid, _ in busy}
+        busy_rows = [
+            index
+            for index, r in enumerate(records)
+            if r[_PID] in busy_people and (r[_PID], int(r[_DAY][:4])) in busy
+        ]
+        pairs = {(records[i][_PID], records[i][_DAY]) for i in busy_rows}
         sums: dict[tuple[Any, Any], int] = {
             (pid, day): int(total)
             for pid, day, total in await self._day_sums(sorted(pairs, key=str))
         }
         cap = self.ctx.settings.max_hours_per_day_tenths
-        accepted: list[tuple[Any, ...]] = []
-        cells: dict[tuple[Any, str, int, str], list[int]] = {}
-        for index, record in enumerate(records):
-            ref = record[_REF]
-            if index in duplicates:
-                self._reject(
-                    errors,
-                    rosters.RowError(lines[index], DUPLICATE_IN_FILE, _DUPLICATE_DETAIL, ref),
-                )
+        refused: dict[int, rosters.RowError] = {
+            index: rosters.RowError(
+                lines[index], DUPLICATE_IN_FILE, _DUPLICATE_DETAIL, records[index][_REF]
+            )
+            for index in duplicates
+        }
+        for index in busy_rows:
+            if index in refused:
                 continue
-            pid, day, tenths = record[_PID], record[_DAY], record[_TENTHS]
-            total = sums.get((pid, day), 0) + tenths
+            record = records[index]
+            key = (record[_PID], record[_DAY])
+            total = sums.get(key, 0) + record[_TENTHS]
             if total > cap:
-                self._reject(
-                    errors,
-                    rosters.RowError(
-                        lines[index],
-                        training.DAILY_HOURS_EXCEEDED,
-                        f"more than {cap / 10:g} hours on one day across all bases",
-                        ref,
-                    ),
+                refused[index] = rosters.RowError(
+                    lines[index],
+                    training.DAILY_HOURS_EXCEEDED,
+                    f"more than {cap / 10:g} hours on one day across all bases",
+                    record[_REF],
                 )
                 continue
-            sums[(pid, day)] = total
-            accepted.append(record)
-            key = (pid, record[_CATEGORY], int(day[:4]), record[_MODE])
-            acc = cells.get(key)
+            sums[key] = total
+        if not refused:
+            return None
+        for index in sorted(refused):
+            self._reject(errors, refused[index])
+        accepted = [r for index, r in enumerate(records) if index not in refused]
+        cells: dict[tuple[Any, str, int, str], list[int]] = {}
+        for record in accepted:
+            key4 = (record[_PID], record[_CATEGORY], int(record[_DAY][:4]), record[_MODE])
+            acc = cells.get(key4)
             if acc is None:
-                cells[key] = [tenths, 1]
+                cells[key4] = [record[_TENTHS], 1]
             else:
-                acc[0] += tenths
+                acc[0] += record[_TENTHS]
                 acc[1] += 1
-        return accepted, [(*key, acc[0], acc[1]) for key, acc in cells.items()]
+        return accepted, [(*key4, acc[0], acc[1]) for key4, acc in cells.items()]
 
     async def _busy_day_sums(
         self,
@@ -1029,7 +1068,10 @@ class _Batch:
         return out
 
     async def write(
-        self, before: dict[Any, aggregates.Totals], deltas: aggregates.Deltas | None = None
+        self,
+        before: dict[Any, aggregates.Totals],
+        deltas: aggregates.Deltas | None = None,
+        met: dict[tuple[str, str, str], int] | None = None,
     ) -> None:
         """Insert the records and links, fold the deltas into the aggregates.
 
@@ -1060,6 +1102,7 @@ class _Batch:
             bulk=bulk,
             before=before,
             rules=importer.rules,
+            met=met,
         )
         importer.counts.accepted += len(self.records)
         if len(importer.subjects) > 4 * CHUNK_ROWS:

@@ -64,8 +64,10 @@ from urllib.parse import quote
 
 import uuid_utils
 
+from workforce.rules.engine import RuleSet
 from workforce.security.pii import PiiVault
 from workforce.training import rosters
+from workforce.training.ruleindex import RuleIndex, Subject, Totals
 
 if TYPE_CHECKING:
     import asyncio
@@ -93,6 +95,11 @@ class ReadyChunk(NamedTuple):
     """``(practitioner, region_code, positions JSON text)`` of the chunk's practitioners."""
     flagged: list[int]
     """Indexes of the records whose reference an earlier chunk may have used (Bloom filter)."""
+    met: list[tuple[str, list[tuple[tuple[str, int, str], int]], list[Any]]] | None
+    """Per practitioner whose hours count for some rule: ``(practitioner, totals before the
+    import, rule-met flips)`` as :meth:`RuleIndex.flips` gives them from those totals; the
+    importer uses the flips when its own totals before the chunk are the same (None: no rule
+    set given)."""
 
 
 Batch = tuple[list[rosters.Prepared | rosters.RowError] | ReadyChunk, int, int]
@@ -113,6 +120,8 @@ class Lookups:
     """The records' ``created_at`` (native text)."""
     cap: int
     """The daily cap in tenths (:attr:`Settings.max_hours_per_day_tenths`)."""
+    ruleset: RuleSet | None = None
+    """The rule set the rule-met counts follow (None: the importer evaluates the rules)."""
 
 
 class ReaderLost(Exception):
@@ -306,7 +315,6 @@ def _validated(config: ReaderConfig) -> Iterator[tuple[Any, ...]]:
 
 
 _PEOPLE_CACHE: Final = 20_000
-_MMAP_BYTES: Final = 1 << 30
 _REF_CELL: Final = rosters.COLUMNS.index("external_ref")
 _REF: Final = 9
 """The reference's place in a record parameter tuple."""
@@ -353,8 +361,6 @@ class _Lookup:
         uri = f"file:{quote(lookups.database)}?mode=ro"
         self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout = 30000")
-        # Reads through the OS page cache without a system call per page (read-only here).
-        self._db.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
         self._db.execute("BEGIN")
         # The snapshot is taken by the first read: the import already holds the write lock.
         self._db.execute("SELECT 1 FROM training_records LIMIT 1").fetchall()
@@ -362,6 +368,8 @@ class _Lookup:
         self._seen = _Bloom(size // _CSV_BYTES_PER_ROW + 1)
         self._people: dict[bytes, tuple[str, str, str, str]] = {}
         self._days_text: dict[Any, str] = {}
+        self._positions: dict[str, tuple[str, ...]] = {}
+        self._rules = RuleIndex(lookups.ruleset) if lookups.ruleset is not None else None
         self._new_id = _uuid_hex
 
     def note(self, row: rosters.RawRow) -> None:
@@ -489,14 +497,50 @@ class _Lookup:
                 acc[1] += 1
         if not plain or not records or self._recorded([r[_REF] for r in records]):
             return None
+        summed = [(*cell, acc[0], acc[1]) for cell, acc in cells.items()]
         return (
             records,
             lines,
             errors,
-            [(*cell, acc[0], acc[1]) for cell, acc in cells.items()],
+            summed,
             list(chunk_people.values()),
             flagged,
+            self._flips(summed, chunk_people) if self._rules is not None else None,
         )
+
+    def _flips(
+        self,
+        cells: list[tuple[str, str, int, str, int, int]],
+        chunk_people: dict[str, tuple[str, str, str]],
+    ) -> list[tuple[str, list[tuple[tuple[str, int, str], int]], list[Any]]]:
+        """The rule-met flips of the chunk's practitioners, from their committed totals."""
+        rules = self._rules
+        assert rules is not None  # noqa: S101 - the caller checked
+        counted = rules.counted
+        deltas: dict[str, Totals] = {}
+        for pid, category, year, mode, tenths, _ in cells:
+            if category in counted:
+                deltas.setdefault(pid, {})[(category, year, mode)] = tenths
+        if not deltas:
+            return []
+        before: dict[str, Totals] = {}
+        for pid, category, year, mode, tenths in self._db.execute(
+            "SELECT practitioner_id, category, year, mode, hours_tenths FROM training_totals "
+            "WHERE practitioner_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(deltas)),),
+        ):
+            before.setdefault(pid, {})[(category, year, mode)] = tenths
+        positions = self._positions
+        out = []
+        for pid, changes in deltas.items():
+            _, region, raw = chunk_people[pid]
+            found = positions.get(raw)
+            if found is None:
+                found = positions[raw] = tuple(json.loads(raw)) if raw else ()
+            start = before.get(pid)
+            flips = rules.flips(Subject(pid, region, found), start, changes)  # type: ignore[arg-type]
+            out.append((pid, list(start.items()) if start else [], flips))
+        return out
 
 
 def _uuid_hex() -> str:
