@@ -94,7 +94,8 @@ def check_key_name(name: str) -> None:
     if not name:
         msg = "key name is empty"
         raise NoteError(msg)
-    if "+" in name or any(char.isspace() for char in name) or _CONTROL.search(name):
+    # name.split() == [name]: no character str.isspace() calls a space (one C loop)
+    if "+" in name or name.split() != [name] or _CONTROL.search(name):
         msg = f"key name {name[:64]!r} contains a space, '+' or control character"
         raise NoteError(msg)
     _utf8(name, "key name")
