@@ -34,14 +34,20 @@ force resolved once per region, positions and year).
 Reading and validating runs, for a file of :data:`READER_PROCESS_MIN_BYTES` or more, in a
 child process (:mod:`workforce.training.reader`: it also makes the record ids) that streams
 validated chunks through a pipe while this process checks and writes the previous ones: two
-cores work at once, and the writer's own CPU per row drops by about a fifth. Smaller files,
-or a host where no process can be started, use the single-process path: a worker thread reads
-and validates a chunk, then the chunk is written, in turns (SQLite's ``executemany`` re-takes
-the GIL for every row, so a busy Python thread next to it slows it down more than the overlap
-saves). Both paths feed the same :meth:`Importer.process` and give the same outcome (tested).
-If the child dies the import fails (``worker_lost``) and nothing is written. The cyclic
-garbage collector runs less often while imports run (:func:`_gc_relaxed`). Memory stays
-bounded by the chunk size, the pipe and the per-import caches, whatever the file size.
+cores work at once. This process reads the first :data:`HEAD_ROWS` rows itself while the child
+starts. On SQLite the child also looks the chunks up in a read-only snapshot and sends the
+plain ones *ready* (:class:`reader.ReadyChunk`: record parameter tuples, sums, rule-met flips),
+which :meth:`Importer.process_ready` writes after checking only what this transaction alone
+knows (references flagged as used by an earlier chunk; days of practitioners with hours already
+written that year); then this process does little but SQLite's own work. Smaller files, or a
+host where no process can be started, use the single-process path: a worker thread reads and
+validates a chunk, then the chunk is written, in turns (SQLite's ``executemany`` re-takes the
+GIL for every row, so a busy Python thread next to it slows it down more than the overlap
+saves). All paths give the same outcome (tested, including random rosters imported both ways
+into copies of one database). If the child dies the import fails (``worker_lost``) and nothing
+is written. The cyclic garbage collector runs less often while imports run
+(:func:`_gc_relaxed`). Memory stays bounded by the chunk size, the pipe, the per-import caches
+and the child's Bloom filter (at most 8 MiB), whatever the file size.
 """
 
 from __future__ import annotations

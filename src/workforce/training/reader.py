@@ -328,9 +328,9 @@ _CSV_BYTES_PER_ROW: Final = 40
 class _Bloom:
     """The references seen so far in the file: no false negatives, few false positives.
 
-    Two bits per reference (32 bits of filter per expected row; a file of 10^6 rows: at most
-    8 MiB) instead of the references themselves: about one row in a thousand is flagged by
-    mistake at the end of a file, which only costs the importer an exact look at it.
+    Two bits per reference (32 bits of filter per expected row; at most 8 MiB, reached by a
+    file of 2·10^6 rows) instead of the references themselves: by the end of a file at most
+    about one row in 270 is flagged by mistake, which only costs the importer an exact look.
     """
 
     def __init__(self, expected_rows: int) -> None:
