@@ -8,12 +8,16 @@ list and tuple comparison, ``operator.itemgetter``):
 - entries ``[a, a + CHUNK)`` are read with one range query (``ENTRIES_SQL``); a full range
   (primary keys are unique) means no entry is missing; each leaf is hashed once and compared with
   its stored ``leaf_hash``; ``fastcheck.check_run`` accepts the bytes (canonical schema-v1 bans
-  with the expected seqs) exactly when ``check_leaf`` accepts each of them; the ``prev`` chain and
-  ``created_at = ts`` are compared for the whole chunk at once;
-- the chunk's Merkle levels are computed level by level (``NODE`` over pairs), and its stored
-  subtrees, read with one range query of ``node`` (``SUBTREES_SQL``), are compared with them in
-  storage order: level, index and hash of every row, as three tuple comparisons against a layout
-  computed once (every chunk aligned on ``CHUNK`` stores its subtrees in the same order);
+  with the expected seqs) exactly when ``check_leaf`` accepts each of them (the compiled scan of
+  ``_leafcheck`` first, when built); the ``prev`` chain and ``created_at = ts`` are compared for
+  the whole chunk at once;
+- the chunk's Merkle levels are computed level by level (``NODE`` over pairs; the leaf and node
+  hashes in C by ``_merklehash`` when built, else ``hashlib``), and its stored subtrees are
+  compared with them in storage order: level, index and hash of every row, against a layout
+  computed once (every chunk aligned on ``CHUNK`` stores its subtrees in the same order). On
+  SQLite (``read_subtrees``) the rows of the layout are checked in SQL against a TEMP table of it
+  and come back as one blob of hashes; elsewhere they are read with one range query of ``node``
+  (``SUBTREES_SQL``) and compared as three tuples;
 - each checkpoint inside the chunk is opened once (signature, origin, size), its root compared
   with the root of the tree at its size (from the stack of earlier chunks' peaks and the chunk's
   levels), its ``prev_size`` and ``created_at`` checked as the slow path does.
