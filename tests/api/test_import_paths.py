@@ -9,6 +9,7 @@ counts, the links and the registrations.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -321,3 +322,42 @@ def test_the_bloom_filter_never_forgets() -> None:
     assert all(seen.add(value) for value in values)
     fresh = sum(seen.add(f"other-{i}") for i in range(1_000))
     assert fresh < 200  # overloaded, still mostly right; a false "seen" costs an exact check
+
+
+async def test_a_database_the_reader_cannot_open_means_row_by_row(
+    client, factory: Factory, session, settings, ctx, tmp_path, monkeypatch
+) -> None:
+    """No snapshot for the reader (e.g. the file is not where it looks): nothing fails."""
+    base, _ = await accredited_base(client, factory)
+    await add_course(client, base, "SK", hours=8)
+    people = [await factory.practitioner(by=base) for _ in range(5)]
+    content = csv_bytes(
+        [
+            [number, person.name, "SK", "2", f"2025-03-{1 + k:02}", f"N{i}-{k}"]
+            for i, (person, number) in enumerate(people)
+            for k in range(20)
+        ]
+    )
+    original = imports.Importer.lookups
+
+    def elsewhere(self: imports.Importer) -> reader.Lookups | None:
+        found = original(self)
+        assert found is not None
+        return dataclasses.replace(found, database=str(tmp_path / "missing" / "workforce.db"))
+
+    monkeypatch.setattr(imports.Importer, "lookups", elsewhere)
+    monkeypatch.setattr(imports, "READER_PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 20)
+    monkeypatch.setattr(imports, "HEAD_ROWS", 10)
+    ready = []
+    original_ready = imports.Importer.process_ready
+
+    async def counted(self: imports.Importer, chunk: reader.ReadyChunk) -> None:
+        ready.append(chunk)
+        await original_ready(self, chunk)
+
+    monkeypatch.setattr(imports.Importer, "process_ready", counted)
+    body = await import_rows(client, base, content)
+    assert body["status"] == "done" and body["accepted"] == 100 and body["errors"] == [], body
+    assert ready == []
+    assert await session.scalar(select(func.count()).select_from(TrainingRecord)) == 100

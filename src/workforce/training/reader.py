@@ -292,7 +292,7 @@ def _validated(config: ReaderConfig) -> Iterator[tuple[Any, ...]]:
     rows = source.rows()
     prepared = rosters.Prepared
     new_id = _uuid_object if config.native_uuid else _uuid_hex
-    lookups = _Lookup(config.lookups, source) if config.lookups is not None else None
+    lookups = _open_lookups(config.lookups, source)
     size = config.first_chunk_rows or config.chunk_rows
     try:
         for row in itertools.islice(rows, config.skip_rows):
@@ -300,7 +300,15 @@ def _validated(config: ReaderConfig) -> Iterator[tuple[Any, ...]]:
                 lookups.note(row)
         while items := validator.prepare(itertools.islice(rows, size)):
             size = config.chunk_rows
-            ready = lookups.ready(items) if lookups is not None else None
+            ready = None
+            if lookups is not None:
+                try:
+                    ready = lookups.ready(items)
+                except sqlite3.Error:
+                    # The snapshot became unusable (an I/O error…): the rest goes row by row,
+                    # which needs nothing from this process's database connection.
+                    lookups.close()
+                    lookups = None
             if ready is not None:
                 yield "ready", ready, source.position, source.total
                 continue
@@ -312,6 +320,17 @@ def _validated(config: ReaderConfig) -> Iterator[tuple[Any, ...]]:
         if lookups is not None:
             lookups.close()
     yield "end", source.position, source.total
+
+
+def _open_lookups(lookups: Lookups | None, source: rosters.RowSource) -> _Lookup | None:
+    """The read-only snapshot; None (every chunk row by row) when the database cannot be
+    opened here."""
+    if lookups is None:
+        return None
+    try:
+        return _Lookup(lookups, source)
+    except sqlite3.Error:
+        return None
 
 
 _PEOPLE_CACHE: Final = 20_000
