@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -252,3 +254,15 @@ async def test_a_small_id_cache_gives_the_same_verdicts(tmp_path: Path, seed: in
     assert await _collect(imports._thread_batches(small, source, 50)) == await _in_process(
         path, file_format, encoding, 50
     )
+
+
+def test_the_reader_process_starts_light() -> None:
+    """The child imports neither the ORM nor asyncio: the import waits for its start-up."""
+    code = (
+        "import sys, workforce.training.reader; "
+        "print(sorted(m for m in ('sqlalchemy', 'asyncio', 'litestar') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
