@@ -262,7 +262,5 @@ def test_the_reader_process_starts_light() -> None:
         "import sys, workforce.training.reader; "
         "print(sorted(m for m in ('sqlalchemy', 'asyncio', 'litestar') if m in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
