@@ -204,6 +204,52 @@ async def subtree_index_as_blob(s: AsyncSession) -> str:
     return f"node {NODE_2_1}"
 
 
+def _sqlite_only(s: AsyncSession) -> None:
+    if s.get_bind().dialect.name != "sqlite":
+        pytest.skip("a typed column cannot hold a value of another type")
+
+
+async def subtree_hash_as_text(s: AsyncSession) -> str:
+    """The same 32 bytes stored as TEXT (not UTF-8): the driver cannot even decode them."""
+    _sqlite_only(s)
+    await s.execute(
+        text("UPDATE ledger_subtrees SET hash = CAST(hash AS TEXT) WHERE node = :n"),
+        {"n": NODE_2_1},
+    )
+    return f"node {NODE_2_1}"
+
+
+async def subtree_hash_as_utf8_text(s: AsyncSession) -> str:
+    _sqlite_only(s)
+    await s.execute(
+        text("UPDATE ledger_subtrees SET hash = 'not a hash' WHERE node = :n"), {"n": NODE_2_1}
+    )
+    return f"node {NODE_2_1}"
+
+
+async def leaf_as_text(s: AsyncSession) -> str:
+    """The very bytes of the leaf, stored as TEXT instead of a blob."""
+    _sqlite_only(s)
+    await s.execute(text("UPDATE ledger_entries SET leaf = CAST(leaf AS TEXT) WHERE seq = 5"))
+    return "entry 5"
+
+
+async def leaf_hash_as_text(s: AsyncSession) -> str:
+    _sqlite_only(s)
+    await s.execute(
+        text("UPDATE ledger_entries SET leaf_hash = CAST(leaf_hash AS TEXT) WHERE seq = 5")
+    )
+    return "entry 5"
+
+
+async def checkpoint_root_as_text(s: AsyncSession) -> str:
+    _sqlite_only(s)
+    await s.execute(
+        text("UPDATE ledger_checkpoints SET root_hash = CAST(root_hash AS TEXT) WHERE size = 6")
+    )
+    return "checkpoint 6"
+
+
 async def _note(s: AsyncSession, size: int) -> str:
     return str((await s.execute(select(C.c.note).where(C.c.size == size))).scalar_one())
 
@@ -281,6 +327,11 @@ TAMPERS: list[Callable[[AsyncSession], Awaitable[str]]] = [
     insert_extra_subtree,
     split_subtree_hashes,
     subtree_index_as_blob,
+    subtree_hash_as_text,
+    subtree_hash_as_utf8_text,
+    leaf_as_text,
+    leaf_hash_as_text,
+    checkpoint_root_as_text,
     edit_checkpoint_signature,
     edit_checkpoint_text,
     edit_checkpoint_root,

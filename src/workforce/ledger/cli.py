@@ -145,6 +145,27 @@ def _open(note: str, verifiers: Sequence[Verifier], origin: str | None, what: st
 # --- local database --------------------------------------------------------------------------
 
 _NEED: Any = object()
+
+
+def _blob(value: Any) -> bytes | None:
+    """A stored binary value as bytes; None for a value of any other type (a tampered row)."""
+    return bytes(value) if isinstance(value, bytes | memoryview) else None
+
+
+def _tolerant_text(value: bytes) -> str:
+    """SQLite TEXT as str even when it is not UTF-8: the checks then name the row."""
+    return value.decode("utf-8", "surrogateescape")
+
+
+def _read_all(db: Any, sql: str, last: int) -> Sequence[Any]:
+    """A chunk on the raw ``sqlite3`` connection, whatever bytes a TEXT value holds."""
+    conn = db.db
+    saved = conn.text_factory
+    conn.text_factory = _tolerant_text
+    try:
+        return conn.execute(sql, (last,)).fetchall()  # type: ignore[no-any-return]
+    finally:
+        conn.text_factory = saved
 """Returned by ``_Chunks.take`` when its buffer is empty and must be refilled."""
 
 
@@ -180,9 +201,7 @@ class _Chunks:
         worker = store.sqlite_worker(self.conn)
         if worker is not None:
             sql, last = self.sql, self.last
-            rows: Sequence[Any] = await worker.run(
-                lambda db: db.db.execute(sql, (last,)).fetchall()
-            )
+            rows: Sequence[Any] = await worker.run(lambda db: _read_all(db, sql, last))
         else:
             from sqlalchemy import text  # noqa: PLC0415
 
@@ -261,8 +280,10 @@ class _LocalVerifier:
         if seq != self.tree.size:
             msg = f"entry {self.tree.size}: missing (the next stored entry is {seq})"
             raise LedgerMismatch(msg, self.tree.size)
+        if _blob(leaf) is None:
+            raise LedgerMismatch(f"entry {seq}: leaf is not stored as bytes", seq)
         digest = _sha256(b"\x00" + leaf).digest()
-        if bytes(stored_hash) != digest:
+        if _blob(stored_hash) != digest:
             msg = f"entry {seq}: stored leaf_hash does not match its leaf"
             raise LedgerMismatch(msg, seq)
         self.last_created = created_at
@@ -289,7 +310,7 @@ class _LocalVerifier:
                 f"expected {level}/{idx}"
             )
             raise LedgerMismatch(msg, seq)
-        if bytes(stored[3]) != value:
+        if _blob(stored[3]) != value:
             if level == 0:
                 msg = f"entry {seq} or subtree node {node}: leaf hash differs from the stored one"
             else:
@@ -305,7 +326,7 @@ class _LocalVerifier:
         cp = _open(note, self.verifiers, self.origin, what)
         if cp.size != size:
             raise LedgerMismatch(f"{what}: its note says size {cp.size}", at)
-        if bytes(root_hash) != cp.root_hash:
+        if _blob(root_hash) != cp.root_hash:
             raise LedgerMismatch(f"{what}: stored root_hash differs from the signed one", at)
         if cp.root_hash != self.tree.root():
             msg = f"{what}: signed root is not the root of the first {size} entries"

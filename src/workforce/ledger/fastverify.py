@@ -514,7 +514,7 @@ def verify_sync(
     try:
         with paused_gc():
             return _verify_sync(db, verifiers, origin, k)
-    except _ODD_DATA:
+    except (*_ODD_DATA, sqlite3.OperationalError):  # e.g. a TEXT value that is not UTF-8
         raise Fallback from None
 
 
@@ -566,11 +566,17 @@ async def verify_async(
     Raises:
         Fallback: Something does not verify (or is not covered): verify row by row instead.
     """
+    from sqlalchemy.exc import OperationalError  # noqa: PLC0415 - the pure parts need no database
+
     try:
         with paused_gc():
             return await _verify_async(conn, verifiers, origin, k)
     except _ODD_DATA:
         raise Fallback from None
+    except OperationalError as exc:  # e.g. an SQLite TEXT value that is not UTF-8
+        if isinstance(exc.orig, sqlite3.OperationalError):
+            raise Fallback from None
+        raise
 
 
 async def _verify_async(

@@ -188,7 +188,7 @@ def _run_chunk(
     try:
         with paused_gc():
             return check_chunk(db, verifiers, origin, k, start, count)
-    except (Fallback, *fastverify._ODD_DATA):
+    except (Fallback, *fastverify._ODD_DATA, sqlite3.OperationalError):  # e.g. TEXT not UTF-8
         return None
 
 
