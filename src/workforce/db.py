@@ -11,11 +11,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import aiosqlite
 import uuid_utils
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.util import await_only
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -75,15 +77,34 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_on_begin(conn: Any) -> None:
     mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    driver = conn.connection.driver_connection
+    if isinstance(driver, aiosqlite.Connection):
+        # One trip to aiosqlite's thread; a DBAPI cursor (create, execute, close) takes three.
+        await_only(driver.execute(f"BEGIN {mode}"))
+    else:
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _sqlite_on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+    """Roll back a connection returned to the pool only if it is inside a transaction.
+
+    SQLAlchemy commits or rolls back every transaction it began; the pool's unconditional
+    rollback would be one more trip to aiosqlite's thread per checkout. ``in_transaction`` reads
+    SQLite's autocommit flag (no statement is run).
+    """
+    driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+    if getattr(driver, "in_transaction", True):
+        dbapi_connection.rollback()
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine, with the SQLite pragmas and transaction handling when needed."""
     if url.startswith("sqlite"):
+        kwargs.setdefault("pool_reset_on_return", None)  # see _sqlite_on_reset
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+        event.listen(engine.sync_engine, "reset", _sqlite_on_reset)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
