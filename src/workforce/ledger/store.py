@@ -28,6 +28,7 @@ This module exposes inserts and selects only.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
@@ -197,12 +198,8 @@ class SyncLedger:
         """Insert rows into one ledger table (one executemany)."""
         if not rows:
             return
-        table = Base.metadata.tables[model.__tablename__]
-        names = list(rows[0])
-        processors = [
-            table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect)
-            for name in names
-        ]
+        names = tuple(rows[0])
+        sql, processors = _insert_plan(self.dialect, model.__tablename__, names)
         values = [
             tuple(
                 p(row[n]) if p is not None else row[n]
@@ -210,10 +207,20 @@ class SyncLedger:
             )
             for row in rows
         ]
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608 - fixed identifiers
-        )
         self.db.executemany(sql, values)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_plan(
+    dialect: Dialect, table_name: str, names: tuple[str, ...]
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    """The INSERT statement and each column's bind processor (looked up once per shape)."""
+    table = Base.metadata.tables[table_name]
+    processors = tuple(
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    )
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608 - fixed identifiers
+    return sql, processors
 
 
 class SqliteWorker:
