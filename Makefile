@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-COMPILED := setup.py src/workforce/ledger/_leafcheck.c  # re-install (re-build) when they change
+COMPILED := setup.py $(wildcard src/workforce/ledger/*.c)  # re-install (re-build) when they change
 
 .PHONY: run test install install-test bench lint typecheck clean
 
