@@ -30,7 +30,7 @@ from workforce.context import AppContext
 from workforce.db import make_engine, new_id
 from workforce.practitioners.models import Practitioner
 from workforce.settings import Settings
-from workforce.training import aggregates, imports, reader
+from workforce.training import imports, reader, ruleindex
 from workforce.training.models import RosterImport, TrainingRecord, TrainingTotal
 
 pytestmark = [
@@ -128,9 +128,9 @@ async def _import(
         calls["recheck"] += 1
         return await original_recheck(self, *args)
 
-    original_flips = aggregates.RuleIndex.flips
+    original_flips = ruleindex.RuleIndex.flips
 
-    def flips(self: aggregates.RuleIndex, *args: Any) -> Any:
+    def flips(self: ruleindex.RuleIndex, *args: Any) -> Any:
         calls["flips"] += 1  # in this process only: the reader's own are not counted
         return original_flips(self, *args)
 
@@ -143,7 +143,7 @@ async def _import(
         patch.setattr(imports, "HEAD_ROWS", 30)
         patch.setattr(imports.Importer, "process_ready", counted)
         patch.setattr(imports.Importer, "_recheck", recheck)
-        patch.setattr(aggregates.RuleIndex, "flips", flips)
+        patch.setattr(ruleindex.RuleIndex, "flips", flips)
         if not ready:
             patch.setattr(imports.Importer, "lookups", lambda self: None)
         imports.upload_path(settings, import_id).write_bytes(content)

@@ -40,7 +40,7 @@ from workforce.training.bulk import Bulk
 from workforce.training.models import AggregateState, RuleMetCount, TrainingTotal
 from workforce.training.ruleindex import RuleIndex, Subject, Totals, rule_region
 
-__all__ = ["RuleIndex", "Subject", "Totals", "rule_region"]  # re-exported: their old home
+__all__ = ["rule_region"]  # still read here (certificates.service, reports): its old home
 
 log = logging.getLogger("workforce.training")
 

@@ -112,11 +112,7 @@ class Bulk:
         """
         if not rows:
             return
-        await self.execute_many(_insert_sql(self, table, columns, on_conflict), rows)
-
-    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Run an :func:`_insert_sql` statement for many rows (the driver's executemany)."""
-        await self.executemany(sql, rows)
+        await self.executemany(_insert_sql(self, table, columns, on_conflict), rows)
 
     async def select_in(
         self,
@@ -163,7 +159,7 @@ class Bulk:
         if self.pg:
             # A stable order: concurrent single writes on PostgreSQL lock rows in the same order.
             rows = sorted(rows, key=lambda row: tuple(str(v) for v in row[: len(keys)]))
-        await self.execute_many(sql, rows)
+        await self.executemany(sql, rows)
 
 
 _JSON_TYPES: Final = frozenset({"text", "uuid"})

@@ -28,7 +28,7 @@ checks that need the database, builds the record tuples and sums the aggregate c
 (practitioner, category, year, mode); then a handful of statements: bulk lookups of
 references, people, running totals and (only for people with hours that year) per-day hours,
 and ``executemany`` inserts and upserts on native driver values
-(:mod:`workforce.training.bulk`). Rule-met counts use :class:`aggregates.RuleIndex` (rules in
+(:mod:`workforce.training.bulk`). Rule-met counts use :class:`ruleindex.RuleIndex` (rules in
 force resolved once per region, positions and year).
 
 Reading and validating runs, for a file of :data:`READER_PROCESS_MIN_BYTES` or more, in a
@@ -88,6 +88,7 @@ from workforce.training.models import (
     RosterImport,
     RosterImportError,
 )
+from workforce.training.ruleindex import RuleIndex, Subject, Totals
 
 log = logging.getLogger("workforce.training.imports")
 
@@ -516,22 +517,15 @@ _SQLITE_DAY_SUMS: Final = (
 _LINK_COLUMNS: Final = ("id", "practitioner_id", "org_id", "relation", "created_at")
 _LINK_CONFLICT: Final = "ON CONFLICT (practitioner_id, org_id, relation) DO NOTHING"
 _ERROR_COLUMNS: Final = ("import_id", "line", "code", "detail")
-_PID, _CATEGORY, _MODE, _TENTHS, _DAY, _REF = 2, 5, 6, 7, 8, 9
-"""Positions in a record parameter tuple (:data:`_RECORD_COLUMNS`)."""
-_RECORD_COLUMNS: Final = (
-    "id",
-    "base_org_id",
-    "practitioner_id",
-    "course_id",
-    "course_code",
-    "category",
-    "mode",
-    "hours_tenths",
-    "completed_on",
-    "external_ref",
-    "import_id",
-    "created_at",
+_PID, _CATEGORY, _MODE, _TENTHS, _DAY, _REF = (
+    reader.REC_PID,
+    reader.REC_CATEGORY,
+    reader.REC_MODE,
+    reader.REC_TENTHS,
+    reader.REC_DAY,
+    reader.REC_REF,
 )
+"""Positions in a record parameter tuple (:data:`reader.RECORD_COLUMNS`)."""
 
 
 @dataclass
@@ -548,7 +542,7 @@ class Importer:
     import_id: uuid.UUID
     counts: _Counts = field(default_factory=_Counts)
     rejected_refs: set[str] = field(default_factory=set)
-    subjects: dict[Any, aggregates.Subject] = field(default_factory=dict)
+    subjects: dict[Any, Subject] = field(default_factory=dict)
     known_people: dict[bytes, _Person] = field(default_factory=dict)
     """People seen in earlier chunks (a bounded cache: rosters repeat people)."""
     linked: set[Any] = field(default_factory=set)
@@ -559,7 +553,7 @@ class Importer:
         self._days: dict[dt.date, Any] = {}
         self.base = self.bulk.uuid(self.actor.org_id)
         self.native_import = self.bulk.uuid(self.import_id)
-        self.rules = aggregates.RuleIndex(self.ctx.rules)
+        self.rules = RuleIndex(self.ctx.rules)
         # Statements are constants plus placeholders: no value is ever spliced into SQL.
         self._select_refs = _SELECT_REFS.replace("{base}", self.bulk.placeholders(1))
 
@@ -663,7 +657,7 @@ class Importer:
                     _err(
                         item,
                         training.DAILY_HOURS_EXCEEDED,
-                        f"more than {cap / 10:g} hours on one day across all bases",
+                        _over_cap(cap),
                     ),
                 )
                 continue
@@ -714,12 +708,10 @@ class Importer:
         pid: Any
         for pid, region_code, raw_positions in people:
             if pid not in subjects:
-                subjects[pid] = aggregates.Subject(pid, region_code, positions(raw_positions))
+                subjects[pid] = Subject(pid, region_code, positions(raw_positions))
         before = await aggregates.load_totals(self.bulk, [person[0] for person in people])
         duplicates = await self._earlier_refs(records, flagged)
-        busy = {
-            (pid, year) for pid, rows in before.items() for (_, year, _), t in rows.items() if t > 0
-        }
+        busy = _busy_years(before)
         if duplicates or busy:
             rechecked = await self._recheck(records, lines, duplicates, busy, errors)
             if rechecked is not None:
@@ -727,7 +719,7 @@ class Importer:
                 flips = None  # the reader's flips were for every row of the chunk
         batch = _Batch(self)
         batch.records = records
-        by_person: dict[Any, aggregates.Totals] = {}
+        by_person: dict[Any, Totals] = {}
         by_region: dict[tuple[str, str, int, str], list[int]] = {}
         for pid, category, year, mode, tenths, count in cells:
             by_person.setdefault(pid, {})[(category, year, mode)] = tenths
@@ -746,8 +738,8 @@ class Importer:
     def _met(
         self,
         flips: list[tuple[Any, list[tuple[tuple[str, int, str], int]], list[Any]]],
-        before: dict[Any, aggregates.Totals],
-        by_person: dict[Any, aggregates.Totals],
+        before: dict[Any, Totals],
+        by_person: dict[Any, Totals],
     ) -> dict[tuple[str, str, str], int]:
         """The rule-met count changes: the reader's flips for every practitioner whose totals
         before the chunk are the ones the reader started from, evaluated here otherwise."""
@@ -821,7 +813,7 @@ class Importer:
                 refused[index] = rosters.RowError(
                     lines[index],
                     training.DAILY_HOURS_EXCEEDED,
-                    f"more than {cap / 10:g} hours on one day across all bases",
+                    _over_cap(cap),
                     record[_REF],
                 )
                 continue
@@ -846,16 +838,14 @@ class Importer:
         self,
         prepared: list[rosters.Prepared],
         people: dict[bytes, _Person],
-        totals: dict[Any, aggregates.Totals],
+        totals: dict[Any, Totals],
     ) -> dict[tuple[Any, Any], int]:
         """Hours already recorded per (practitioner, day) for the chunk's rows that need it.
 
         Only practitioners with hours already recorded in the row's year (the running totals
         tell) can have hours on that day; nobody else is looked up.
         """
-        busy_years = {
-            (pid, year) for pid, rows in totals.items() for (_, year, _), t in rows.items() if t > 0
-        }
+        busy_years = _busy_years(totals)
         if not busy_years:
             return {}
         pairs = set()
@@ -883,9 +873,7 @@ class Importer:
     ) -> None:
         practitioner_id, course_code, tenths, day, import_id = found
         if import_id == self.native_import:
-            self._reject(
-                errors, _err(item, DUPLICATE_IN_FILE, "external_ref appears earlier in the file")
-            )
+            self._reject(errors, _err(item, DUPLICATE_IN_FILE, _DUPLICATE_DETAIL))
         elif (
             person is not None
             and person.id == practitioner_id
@@ -1026,6 +1014,7 @@ class _Batch:
             pid = person.id
             course = item.course
             category, mode, tenths = course.category, course.mode, item.tenths
+            # In reader.RECORD_COLUMNS order, as the reader child's ready pass builds it.
             append(
                 (
                     item.record_id or new_uuid(),
@@ -1062,7 +1051,7 @@ class _Batch:
             if totals is None:
                 totals = by_person[pid] = {}
                 if pid not in subjects:
-                    subjects[pid] = aggregates.Subject(pid, person.region_code, person.positions)
+                    subjects[pid] = Subject(pid, person.region_code, person.positions)
             totals[(category, year, mode)] = tenths
             region_key = (person.region_code, category, year, mode)
             acc = by_region.get(region_key)
@@ -1075,7 +1064,7 @@ class _Batch:
 
     async def write(
         self,
-        before: dict[Any, aggregates.Totals],
+        before: dict[Any, Totals],
         deltas: aggregates.Deltas | None = None,
         met: dict[tuple[str, str, str], int] | None = None,
     ) -> None:
@@ -1087,7 +1076,7 @@ class _Batch:
             return
         importer = self.importer
         bulk = importer.bulk
-        await bulk.insert_many("training_records", _RECORD_COLUMNS, self.records)
+        await bulk.insert_many("training_records", reader.RECORD_COLUMNS, self.records)
         if deltas is None:
             deltas = self.deltas()
         unlinked = set(deltas.by_person).difference(importer.linked)
@@ -1113,6 +1102,19 @@ class _Batch:
         importer.counts.accepted += len(self.records)
         if len(importer.subjects) > 4 * CHUNK_ROWS:
             importer.subjects.clear()
+
+
+def _busy_years(totals: dict[Any, Totals]) -> set[tuple[Any, int]]:
+    """(practitioner, year) pairs with hours already recorded: the only ones whose days can
+    already hold hours (others need no look-up for the daily cap)."""
+    return {
+        (pid, year) for pid, rows in totals.items() for (_, year, _), t in rows.items() if t > 0
+    }
+
+
+def _over_cap(cap: int) -> str:
+    """The detail of a row refused by the daily cap."""
+    return f"more than {cap / 10:g} hours on one day across all bases"
 
 
 def _err(item: rosters.Prepared, code: str, detail: str) -> rosters.RowError:

@@ -79,12 +79,42 @@ READER_ID_CACHE: Final = 10_000
 """ID numbers the reader remembers (see :attr:`rosters.Validator.id_cache`)."""
 _PROTOCOL: Final = pickle.HIGHEST_PROTOCOL
 
+RECORD_COLUMNS: Final = (
+    "id",
+    "base_org_id",
+    "practitioner_id",
+    "course_id",
+    "course_code",
+    "category",
+    "mode",
+    "hours_tenths",
+    "completed_on",
+    "external_ref",
+    "import_id",
+    "created_at",
+)
+"""The ``training_records`` columns of a record parameter tuple, in order. Two passes build
+such tuples and must stay identical: the importer's row by row (``imports._Batch.adder``) and
+this child's ready pass (:meth:`_Lookup.ready`); both are inlined, one per row, for speed."""
+REC_PID, REC_CATEGORY, REC_MODE, REC_TENTHS, REC_DAY, REC_REF = (
+    RECORD_COLUMNS.index(name)
+    for name in (
+        "practitioner_id",
+        "category",
+        "mode",
+        "hours_tenths",
+        "completed_on",
+        "external_ref",
+    )
+)
+"""Positions in a record parameter tuple (:data:`RECORD_COLUMNS`)."""
+
 
 class ReadyChunk(NamedTuple):
     """A plain chunk (see the module docstring), in the driver's native values (SQLite)."""
 
     records: list[tuple[Any, ...]]
-    """The ``training_records`` parameter tuples, in line order (``imports._RECORD_COLUMNS``)."""
+    """The ``training_records`` parameter tuples, in line order (:data:`RECORD_COLUMNS`)."""
     lines: list[int]
     """The line of each record."""
     errors: list[tuple[int, str, str, str | None]]
@@ -335,8 +365,6 @@ def _open_lookups(lookups: Lookups | None, source: rosters.RowSource) -> _Lookup
 
 _PEOPLE_CACHE: Final = 20_000
 _REF_CELL: Final = rosters.COLUMNS.index("external_ref")
-_REF: Final = 9
-"""The reference's place in a record parameter tuple."""
 _BLOOM_BITS_PER_ROW: Final = 32
 _BLOOM_MIN_BITS: Final = 1 << 16
 _BLOOM_MAX_BITS: Final = 1 << 26
@@ -488,6 +516,7 @@ class _Lookup:
             if text is None:
                 text = days_text[day] = day.isoformat()
             category, mode = course.category, course.mode
+            # In RECORD_COLUMNS order, as imports._Batch.adder builds it.
             append(
                 (
                     new_id(),
@@ -514,7 +543,7 @@ class _Lookup:
             else:
                 acc[0] += tenths
                 acc[1] += 1
-        if not plain or not records or self._recorded([r[_REF] for r in records]):
+        if not plain or not records or self._recorded([r[REC_REF] for r in records]):
             return None
         summed = [(*cell, acc[0], acc[1]) for cell, acc in cells.items()]
         return (

@@ -1,4 +1,4 @@
-"""aggregates.RuleIndex gives the engine's verdicts (the import's fast rule evaluation)."""
+"""ruleindex.RuleIndex gives the engine's verdicts (the import's fast rule evaluation)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workforce.rules.engine import load_ruleset
-from workforce.training.aggregates import RuleIndex, Subject, evaluate
+from workforce.training.aggregates import evaluate
+from workforce.training.ruleindex import RuleIndex, Subject
 
 RULESET = load_ruleset()
 CATEGORIES = sorted({c for rule in RULESET.rules for c in rule.categories} | {"other"})
