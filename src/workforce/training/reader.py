@@ -295,8 +295,8 @@ def serve(inbox: Connection, outbox: Connection) -> None:
     send = outbox.send_bytes
     dumps = pickle.dumps
     try:
-        for kind, *rest in _validated(config):
-            send(dumps((kind, *rest), _PROTOCOL))
+        for message in _validated(config):
+            send(dumps(message, _PROTOCOL))
     except rosters.FileRefused as exc:
         send(dumps(("refused", exc.code, exc.detail, exc.line), _PROTOCOL))
     except (BrokenPipeError, EOFError):
