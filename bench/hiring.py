@@ -105,6 +105,11 @@ class Fixture:
     mix: dict[str, int]
 
 
+def _fixture_path(label: str) -> Path:
+    """Where a run keeps what ``--reuse`` needs of the database labelled ``label``."""
+    return OUT / f"fixture-{label.lower()}.json"
+
+
 def _save_fixture(path: Path, fixture: Fixture, count: int) -> None:
     """Keep what a later ``--reuse`` run needs (synthetic numbers only, under bench/out)."""
     data = {
@@ -493,7 +498,7 @@ def bench_database(
     label: str, settings: Settings, count: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     print(f"== {label}: {count:,} practitioners", flush=True)
-    saved = OUT / f"fixture-{label.lower()}.json"
+    saved = _fixture_path(label)
     if args.reuse and saved.exists():
         fixture = _load_fixture(saved, count)
         print(f"  reusing the database populated before ({saved})", flush=True)
@@ -661,18 +666,20 @@ def main() -> None:
     results = []
     if not args.no_sqlite:
         out = OUT / "sqlite"
-        if not (args.reuse and (OUT / "fixture-sqlite.json").exists()):
+        saved = _fixture_path("SQLite")
+        if not (args.reuse and saved.exists()):
             shutil.rmtree(out, ignore_errors=True)
-            (OUT / "fixture-sqlite.json").unlink(missing_ok=True)
+            saved.unlink(missing_ok=True)
         out.mkdir(parents=True, exist_ok=True)
         settings = Settings(
             var_dir=out, keys_dir=OUT / "keys", scrypt_log2_n=10, environment="test"
         )
         results.append(bench_database("SQLite", settings, count, args))
     if args.pg_url:
-        if not (args.reuse and (OUT / "fixture-postgresql.json").exists()):
+        saved = _fixture_path("PostgreSQL")
+        if not (args.reuse and saved.exists()):
             asyncio.run(_reset_pg(args.pg_url))
-            (OUT / "fixture-postgresql.json").unlink(missing_ok=True)
+            saved.unlink(missing_ok=True)
         settings = Settings(
             var_dir=OUT,
             keys_dir=OUT / "keys",

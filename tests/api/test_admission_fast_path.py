@@ -26,6 +26,7 @@ from tests.api.test_admission import (
     codes,
     give_certificate,
     punish,
+    qualified,
     record_ban,
 )
 from tests.factories import Factory
@@ -190,10 +191,7 @@ async def test_http_checks_take_the_hot_path_except_with_credit_events(
     session: AsyncSession,
     ctx: AppContext,
 ) -> None:
-    regulator = await factory.org("regulator", region="320100")
-    inst = await factory.org("institution")
-    plain, plain_number = await factory.practitioner(by=inst)
-    await give_certificate(session, ctx, regulator, plain)
+    regulator, inst, plain, plain_number = await qualified(factory, session, ctx)
     punished, punished_number = await factory.practitioner(by=inst)
     await give_certificate(session, ctx, regulator, punished)
     await punish(client, regulator, punished.id)

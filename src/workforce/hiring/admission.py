@@ -520,7 +520,7 @@ async def run_fast_check(
         return None
     number = normalize_id_number(raw_id_number)
     position = position_of(ctx, position_code)
-    facts = await gate.reader.read(ctx.vault.subject_key(number), _ledger_index(ctx, number))
+    facts = await gate.reader.read(ctx.vault.subject_key(number), sources.ledger_index(ctx, number))
     if facts.has_credit_events:
         return None
     checked_at = utcnow()
@@ -581,12 +581,6 @@ async def check_candidate(
         )
         await session.commit()
     return to_result(ctx, outcome.row)
-
-
-def _ledger_index(ctx: AppContext, number: str) -> bytes:
-    from workforce.ledger.service import subject_index  # noqa: PLC0415 - on first use: no import cycles
-
-    return subject_index(ctx, number)
 
 
 def to_result(ctx: AppContext, row: AdmissionCheck) -> AdmissionCheckResult:

@@ -152,19 +152,16 @@ class SqliteReader:
         conn = self._connection()
         keys = (subject_key, ledger_key)
         # One statement is one snapshot: the common case needs nothing more.
-        size, root, note, person, named, has_credit, certs = conn.execute(
-            _SQLITE_FACTS, keys
-        ).fetchone()
+        row = conn.execute(_SQLITE_FACTS, keys).fetchone()
         leaves: tuple[bytes, ...] = ()
-        if named:  # read everything again with the entries, in one read transaction
-            conn.execute("BEGIN")
+        if row[4]:  # a ledger entry names the ID number: read again, with the entries,
+            conn.execute("BEGIN")  # in one read transaction (one snapshot for both statements)
             try:
-                size, root, note, person, named, has_credit, certs = conn.execute(
-                    _SQLITE_FACTS, keys
-                ).fetchone()
+                row = conn.execute(_SQLITE_FACTS, keys).fetchone()
                 leaves = tuple(bytes(r[0]) for r in conn.execute(_SQLITE_LEAVES, (ledger_key,)))
             finally:
                 conn.execute("COMMIT")
+        size, root, note, person, _named, has_credit, certs = row
         return Facts(
             checkpoint_size=0 if size is None else int(size),
             checkpoint_root=None if root is None else bytes(root),

@@ -77,6 +77,13 @@ def checkpoint_ref(
     return CheckpointRef(origin=note.split("\n", 1)[0], size=size, root_hash=root_hash)
 
 
+def ledger_index(ctx: AppContext, number: str) -> bytes:
+    """The keyed index of a (validated, normalized) ID number in the ledger's subject table."""
+    from workforce.ledger.service import subject_index  # noqa: PLC0415 - on first use: no import cycles
+
+    return subject_index(ctx, number)
+
+
 def ban_in_force(leaves: Iterable[bytes], today: date) -> bool:
     """Whether the ledger entries about a person (leaf bytes, in order) bar them on ``today``."""
     from workforce.ledger.entry import fold_status, parse_entry  # noqa: PLC0415 - on first use

@@ -34,7 +34,7 @@ from workforce.hiring.schemas import (
 )
 from workforce.pagination import DEFAULT_LIMIT, Page
 from workforce.practitioners.models import Practitioner
-from workforce.routes.deps import IdempotencyKey, route_of
+from workforce.routes.deps import IdempotencyKey, provide_ctx, route_of
 from workforce.security.guards import principal_of, requires_role
 from workforce.security.principal import Principal
 
@@ -83,7 +83,7 @@ class AdmissionCheckController(Controller):
         state = request.app.state
         return await admission.check_candidate(
             state["gate"],
-            state["ctx"],
+            provide_ctx(state),
             principal_of(request),
             raw_id_number=data.id_number,
             position_code=data.position,
