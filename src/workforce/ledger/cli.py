@@ -39,6 +39,7 @@ from typing import Any
 
 import click
 
+from workforce.ledger import fastverify
 from workforce.ledger.checkpoint import Checkpoint, open_checkpoint
 from workforce.ledger.entry import GENESIS_PREV, Entry, parse_entry
 from workforce.ledger.errors import LedgerError
@@ -145,6 +146,7 @@ def _open(note: str, verifiers: Sequence[Verifier], origin: str | None, what: st
 # --- local database --------------------------------------------------------------------------
 
 _NEED: Any = object()
+"""Returned by ``_Chunks.take`` when its buffer is empty and must be refilled."""
 
 
 def _blob(value: Any) -> bytes | None:
@@ -166,15 +168,6 @@ def _read_all(db: Any, sql: str, last: int) -> Sequence[Any]:
         return conn.execute(sql, (last,)).fetchall()  # type: ignore[no-any-return]
     finally:
         conn.text_factory = saved
-"""Returned by ``_Chunks.take`` when its buffer is empty and must be refilled."""
-
-
-def _as_utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
-    return value.astimezone(UTC)  # type: ignore[no-any-return]
 
 
 class _Chunks:
@@ -257,7 +250,7 @@ def parse_chunk(rows: Sequence[tuple[int, bytes, Any]]) -> tuple[list[str], Ledg
         own_seq, prev, ts = fast
         if own_seq != seq:
             return prevs, LedgerMismatch(f"entry {seq}: its bytes say seq {own_seq}", seq)
-        if _as_utc(created_at) != ts:
+        if fastverify.as_utc(created_at) != ts:
             return prevs, LedgerMismatch(f"entry {seq}: created_at differs from its ts", seq)
         append(prev)
     return prevs, None
@@ -339,7 +332,7 @@ class _LocalVerifier:
                     f"{what}: prev_size {prev_size} does not name the one before ({self.last_size})"
                 )
             raise LedgerMismatch(msg, at)
-        if size and _as_utc(created_at) != _as_utc(self.last_created):
+        if size and fastverify.as_utc(created_at) != fastverify.as_utc(self.last_created):
             msg = f"{what}: created_at differs from the time of entry {size - 1}"
             raise LedgerMismatch(msg, at)
         self.last_size = size
@@ -441,7 +434,7 @@ async def verify_fast(
     verifiers: Sequence[Verifier],
     origin: str,
     jobs: int | None = None,
-    k: int = 12,
+    k: int | None = None,
     pool: Any = None,
 ) -> VerifyReport:
     """Verify the ledger on ``conn`` chunk by chunk (``fastverify``), row by row if that fails.
@@ -457,9 +450,10 @@ async def verify_fast(
     Raises:
         LedgerMismatch: Naming the first bad entry, subtree or checkpoint.
     """
-    from workforce.ledger import fastverify, parallel, store  # noqa: PLC0415 - the monitor needs no database
+    from workforce.ledger import parallel, store  # noqa: PLC0415 - the monitor needs no database
 
     jobs = parallel.default_jobs() if jobs is None else jobs
+    k = fastverify.K if k is None else k
 
     def fast_sync(db: Any) -> tuple[int, int, int, bytes]:
         if jobs > 1:

@@ -49,7 +49,7 @@ __all__ = [
 _HEX_BYTES: Final = 4 * 32
 """prev, subject, decision and case: four SHA-256 hashes."""
 _KNOWN_LIMIT: Final = 4096
-"""At most this many distinct (reason_code, org, region) triples are remembered as valid."""
+"""At most this many (format, value) verdicts are remembered."""
 
 
 class _Issuer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -79,21 +79,14 @@ Chain = tuple[int, str, datetime]
 
 _decoder: Final = msgspec.json.Decoder(_Ban, strict=True)
 _encoder: Final = msgspec.json.Encoder(order="sorted")
-_known: set[tuple[str, str, str]] = set()
 
 
 def _formats_ok(reason_code: str, org: str, region: str) -> bool:
-    key = (reason_code, org, region)
-    if key in _known:
-        return True
-    if not (
-        _REASON_CODE.fullmatch(reason_code) and _ORG_ID.fullmatch(org) and _REGION.fullmatch(region)
-    ):
-        return False
-    if len(_known) >= _KNOWN_LIMIT:
-        _known.clear()
-    _known.add(key)
-    return True
+    return (
+        _format_ok(_REASON_CODE, reason_code)
+        and _format_ok(_ORG_ID, org)
+        and _format_ok(_REGION, region)
+    )
 
 
 def check_leaf(leaf: bytes) -> Chain | None:

@@ -49,7 +49,7 @@ from workforce.ledger.checkpoint import open_checkpoint
 from workforce.ledger.entry import GENESIS_PREV, parse_entry
 from workforce.ledger.errors import LedgerError
 from workforce.ledger.fastcheck import check_leaf, check_run
-from workforce.ledger.merkle import NODE_PREFIX, empty_root
+from workforce.ledger.merkle import NODE_PREFIX, empty_root, stored_hash_count
 from workforce.ledger.note import Verifier
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "FastVerifier",
     "K",
     "OwnSubtrees",
+    "as_utc",
     "own_subtrees",
     "paused_gc",
     "read_subtrees",
@@ -119,10 +120,6 @@ except ImportError:  # pragma: no cover - built without a compiler or libcrypto
 
 class Fallback(Exception):
     """The fast path saw something it does not accept: re-verify row by row to name it."""
-
-
-def _stored_hash_count(size: int) -> int:
-    return 2 * size - size.bit_count()
 
 
 def prefix_peaks(levels: Sequence[Sequence[bytes]], k: int, offset: int) -> list[bytes]:
@@ -282,14 +279,18 @@ def _fold(peaks: Sequence[bytes]) -> bytes:
     return node
 
 
-def _same_time(stored: Any, other: Any) -> bool:
-    def utc(value: Any) -> datetime:
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)  # type: ignore[no-any-return]
+def as_utc(value: Any) -> datetime:
+    """A stored time (a datetime, or ISO text as SQLite keeps it) as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+    return value.astimezone(UTC)  # type: ignore[no-any-return]
 
+
+def _same_time(stored: Any, other: Any) -> bool:
     try:
-        return utc(stored) == utc(other)
+        return as_utc(stored) == as_utc(other)
     except (TypeError, ValueError, AttributeError):
         return False
 
@@ -362,7 +363,7 @@ class FastVerifier:
             raise Fallback
         self.prev = digests[-1].hex()
         levels = merkle_levels(digests)
-        nodes = _stored_hash_count(start + count) - self.nodes
+        nodes = stored_hash_count(start + count) - self.nodes
         return levels, created, nodes
 
     def subtrees(

@@ -60,6 +60,7 @@ __all__ = [
     "root_at",
     "root_from_leaf_hashes",
     "root_plan",
+    "stored_hash_count",
     "subtrees_completed_by_append",
     "verify_consistency",
     "verify_inclusion",
@@ -111,6 +112,12 @@ def node_hash(left: bytes, right: bytes) -> bytes:
         The 32-byte interior node hash.
     """
     return _sha256(NODE_PREFIX + left + right).digest()
+
+
+def stored_hash_count(size: int) -> int:
+    """Number of complete subtrees (leaves included) of a tree of ``size`` leaves, i.e. of the
+    subtree hashes stored for it: ``2·size − popcount(size)``."""
+    return 2 * size - size.bit_count()
 
 
 def empty_root() -> RootHash:

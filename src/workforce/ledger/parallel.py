@@ -56,7 +56,7 @@ from workforce.ledger.fastverify import (
     paused_gc,
     prefix_peaks,
 )
-from workforce.ledger.merkle import NODE_PREFIX, empty_root
+from workforce.ledger.merkle import NODE_PREFIX, empty_root, stored_hash_count
 from workforce.ledger.note import Verifier
 
 __all__ = ["ChunkSummary", "Unavailable", "check_chunk", "default_jobs", "verify_parallel"]
@@ -133,7 +133,6 @@ def check_chunk(
         Fallback: Something in the chunk does not verify.
     """
     check = FastVerifier(verifiers, origin, k)
-    check.size = check.nodes = 0
     db.execute("BEGIN")
     try:
         rows = db.execute(ENTRIES_SQL, {"start": start, "end": start + count}).fetchall()
@@ -145,7 +144,7 @@ def check_chunk(
                 raise Fallback
             check.prev = stored[0].hex()
         check.size = start
-        check.nodes = fastverify._stored_hash_count(start)
+        check.nodes = stored_hash_count(start)
         assumed_prev = check.prev
         levels, created, nodes = check.entries(rows)
         checkpoints = []

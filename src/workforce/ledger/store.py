@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workforce.db import Base
+from workforce.ledger.merkle import stored_hash_count
 
 T = TypeVar("T")
 
@@ -142,11 +143,6 @@ PUBLIC_TABLES = ("ledger_entries", "ledger_subtrees", "ledger_checkpoints")
 
 
 # --- storage layout ----------------------------------------------------------------------
-
-
-def stored_hash_count(size: int) -> int:
-    """Number of subtree hashes stored for a tree of ``size`` leaves: ``2·size − popcount``."""
-    return 2 * size - size.bit_count()
 
 
 def node_index(level: int, idx: int) -> int:
