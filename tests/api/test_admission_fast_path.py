@@ -348,13 +348,13 @@ async def test_in_memory_database_uses_the_orm_path(engine: AsyncEngine) -> None
 
 async def test_group_commits_of_two_processes_take_turns(settings: Settings) -> None:
     """The writers' lock file gives one group commit at a time its turn, and wakes the next."""
-    from workforce.hiring.gate import _SqliteWriters
+    from workforce.sqlitewrite import SqliteWriter
 
     url = settings.effective_database_url
     if not url.startswith("sqlite"):
         pytest.skip("the writers' lock file is for SQLite")
     path = url.split("///", 1)[1]
-    first, second = _SqliteWriters(path), _SqliteWriters(path)
+    first, second = SqliteWriter(path), SqliteWriter(path)
     entered = asyncio.Event()
 
     async def take_second() -> None:

@@ -35,9 +35,11 @@ WORKER = textwrap.dedent(
     from workforce.db import make_engine
     from workforce.ledger import service
     from workforce.ledger.entry import Issuer
+    from workforce.ledger.writer import LedgerWriter
     from workforce.settings import Settings
 
     url, keys, count, batch, worker = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    mode = sys.argv[7]
     ctx = AppContext.open(Settings(database_url=url, keys_dir=keys, var_dir=keys.parent))
     rng = random.Random(worker)
     issuer = Issuer(org=f"worker-{worker}", region="320000")
@@ -53,17 +55,22 @@ WORKER = textwrap.dedent(
     async def main():
         engine = make_engine(url)
         maker = async_sessionmaker(engine, expire_on_commit=False)
+        writer = LedgerWriter(ctx, engine)
         print("ready", flush=True)
         go = Path(sys.argv[6])
         while not go.exists():
             time.sleep(0.01)
         done = 0
         while count == 0 or done < count:
-            async with maker() as session:
-                await service.append(session, ctx, *[draft() for _ in range(batch)])
-                await session.commit()
+            if mode == "writer":
+                await writer.append(*[draft() for _ in range(batch)])
+            else:
+                async with maker() as session:
+                    await service.append(session, ctx, *[draft() for _ in range(batch)])
+                    await session.commit()
             done += 1
             print("appended", done, flush=True)
+        await writer.close()
         await engine.dispose()
 
     asyncio.run(main())
@@ -72,8 +79,10 @@ WORKER = textwrap.dedent(
 
 
 def worker_command(
-    tmp_path: Path, settings: Settings, count: int, batch: int, worker: int
+    tmp_path: Path, settings: Settings, count: int, batch: int, worker: int, mode: str = "session"
 ) -> list[str]:
+    """A process appending ``count`` times (0: forever) ``batch`` entries, in the caller's
+    transaction (``mode="session"``) or through a ``LedgerWriter`` (``mode="writer"``)."""
     script = tmp_path / "append_worker.py"
     if not script.exists():
         script.write_text(WORKER)
@@ -86,6 +95,7 @@ def worker_command(
         str(batch),
         str(worker),
         str(tmp_path / "go"),
+        mode,
     ]
 
 
@@ -97,13 +107,19 @@ def worker_env() -> dict[str, str]:
     return env
 
 
+@pytest.mark.parametrize("mode", ["session", "writer", "mixed"])
 def test_processes_appending_at_once_keep_one_chain(
-    tmp_path: Path, settings: Settings, ctx: AppContext
+    tmp_path: Path, settings: Settings, ctx: AppContext, mode: str
 ) -> None:
+    """Sessions, ledger writers, or both kinds at once (each writer's remembered frontier goes
+    stale whenever another process appends)."""
     workers, appends = 4, 25
+    modes = {"session": ["session"], "writer": ["writer"], "mixed": ["session", "writer"]}[mode]
     procs = [
         subprocess.Popen(
-            worker_command(tmp_path, settings, appends, 1 + worker % 2, worker),
+            worker_command(
+                tmp_path, settings, appends, 1 + worker % 2, worker, modes[worker % len(modes)]
+            ),
             env=worker_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

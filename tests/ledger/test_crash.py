@@ -20,8 +20,9 @@ from workforce.settings import Settings
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.parametrize("mode", ["session", "writer"])
 def test_sigkill_during_appends_leaves_a_verifiable_ledger(
-    tmp_path: Path, settings: Settings, ctx: AppContext
+    tmp_path: Path, settings: Settings, ctx: AppContext, mode: str
 ) -> None:
     (tmp_path / "go").touch()
     rng = random.Random(4)
@@ -29,7 +30,7 @@ def test_sigkill_during_appends_leaves_a_verifiable_ledger(
     for round_ in range(3):
         # Endless appends of 25 entries per transaction: most of the time is spent inside one.
         proc = subprocess.Popen(
-            worker_command(tmp_path, settings, 0, 25, round_),
+            worker_command(tmp_path, settings, 0, 25, round_, mode),
             env=worker_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

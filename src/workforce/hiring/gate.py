@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import os
 import sqlite3
 import uuid
 from datetime import date
@@ -45,17 +44,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from workforce.audit.models import AccessLog
 from workforce.db import WRITE_OPTIONS, new_id
 from workforce.hiring.models import AdmissionCheck
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX
-    fcntl = None  # type: ignore[assignment]
+from workforce.sqlitewrite import SqliteWriter, encode_rows
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from sqlalchemy import Table
-    from sqlalchemy.engine import Dialect
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from workforce.settings import Settings
@@ -73,8 +65,6 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH: Final = 256
 """At most this many checks are stored in one transaction."""
-CHECKPOINT_SECONDS: Final = 0.25
-"""How often a server process runs a passive WAL checkpoint while it stores checks (SQLite)."""
 
 
 class CertFacts(msgspec.Struct, frozen=True, array_like=True):
@@ -322,7 +312,7 @@ class GroupCommit:
         self._max_batch = max_batch
         self._queue: list[_Pending] = []
         self._task: asyncio.Task[None] | None = None
-        self._sqlite = _SqliteWriters(sqlite_path) if sqlite_path else None
+        self._sqlite = SqliteWriter(sqlite_path) if sqlite_path else None
         self._tables: tuple[Table, Table] = (AdmissionCheck.__table__, AccessLog.__table__)  # type: ignore[assignment]
         self.batches = 0
         """How many write transactions were committed (for tests and figures)."""
@@ -335,8 +325,6 @@ class GroupCommit:
         self._queue.append(pending)
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._drain())
-        if self._sqlite is not None:
-            self._sqlite.start_checkpoints()
         # Shielded: a client that hangs up does not cancel the write of its check.
         await asyncio.shield(pending.done)
 
@@ -362,9 +350,14 @@ class GroupCommit:
     async def _write(self, batch: list[_Pending]) -> None:
         checks, access = self._tables
         if self._sqlite is not None:
-            inserts = [(checks, [p.check for p in batch]), (access, [p.access for p in batch])]
-            async with self._sqlite.turn():
-                await self._sqlite.write(self._engine.dialect, inserts)
+            dialect = self._engine.dialect
+            encoded = [
+                encode_rows(dialect, checks.name, [p.check for p in batch]),
+                encode_rows(dialect, access.name, [p.access for p in batch]),
+            ]
+            async with self._sqlite.transaction() as db:
+                for sql, params in encoded:
+                    db.executemany(sql, params)
         else:
             async with self._engine.connect() as plain:
                 conn = await plain.execution_options(**WRITE_OPTIONS)
@@ -380,146 +373,6 @@ class GroupCommit:
                 await self._task
         if self._sqlite is not None:
             await self._sqlite.close()
-
-
-class _SqliteWriters:
-    """How an SQLite group commit writes, and keeps its latency flat when several processes do.
-
-    * Writes: on the event loop's thread, through a ``sqlite3`` connection of its own:
-      ``BEGIN IMMEDIATE``, one ``executemany`` per table, ``COMMIT``.  In WAL mode with
-      ``synchronous=NORMAL`` a commit appends to the WAL without waiting for the disk, so a
-      batch takes a millisecond or two.  Through the ORM's driver thread the same batch took
-      several hand-offs between threads, and each row of an ``executemany`` (a step that releases
-      the GIL) waited for the busy event loop to give the GIL back: writes were half the cost of
-      a check.  The rows are encoded by SQLAlchemy's own bind processors for each column, so
-      they are stored exactly as the ORM stores them (tested).  If another writer holds the
-      database (an import, a hire), ``BEGIN IMMEDIATE`` waits in a worker thread instead.
-    * Turns: the group commits of all server processes take an exclusive ``flock`` on a lock
-      file next to the database before ``BEGIN IMMEDIATE``.  The kernel wakes the next waiter
-      the moment the lock is released, where SQLite's busy handler would sleep and retry (1, 2,
-      5, … up to 100 ms at a time).  Other writers still meet in SQLite's own lock as before.
-    * Checkpoints: a passive WAL checkpoint every :data:`CHECKPOINT_SECONDS`, in a worker
-      thread, keeps the WAL below SQLite's auto-checkpoint size, so copying pages back into the
-      database (and its fsync) is not done inside some request's commit.
-    """
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._fd: int | None = None
-        self._checkpoints: asyncio.Task[None] | None = None
-        self._conn: sqlite3.Connection | None = None
-        self._writer: sqlite3.Connection | None = None
-        self._statements: dict[Table, tuple[str, list[tuple[str, Any]]]] = {}
-
-    def _statement(self, dialect: Dialect, table: Table) -> tuple[str, list[tuple[str, Any]]]:
-        """The INSERT of a table and, per bound column, its name and bind processor."""
-        found = self._statements.get(table)
-        if found is None:
-            compiled = insert(table).compile(dialect=dialect)
-            names = list(compiled.positiontup or ())
-            columns = [
-                (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                for name in names
-            ]
-            found = self._statements[table] = (str(compiled), columns)
-        return found
-
-    def _writer_connection(self) -> sqlite3.Connection:
-        if self._writer is None:
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=0")
-            self._writer = conn
-        return self._writer
-
-    @staticmethod
-    def _begin_waiting(conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA busy_timeout=30000")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        finally:
-            conn.execute("PRAGMA busy_timeout=0")
-
-    async def write(
-        self, dialect: Dialect, inserts: list[tuple[Table, list[dict[str, Any]]]]
-    ) -> None:
-        """Insert the rows of each table in one transaction (see the class)."""
-        encoded = []
-        for table, rows in inserts:
-            sql, columns = self._statement(dialect, table)
-            encoded.append(
-                (
-                    sql,
-                    [tuple(row[n] if p is None else p(row[n]) for n, p in columns) for row in rows],
-                )
-            )
-        conn = self._writer_connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                raise
-            await asyncio.to_thread(self._begin_waiting, conn)
-        try:
-            for sql, params in encoded:
-                conn.executemany(sql, params)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    @contextlib.asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        if fcntl is None:  # pragma: no cover - not POSIX: SQLite's busy handler alone
-            yield  # type: ignore[unreachable]
-            return
-        if self._fd is None:
-            self._fd = os.open(f"{self._path}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        fd = self._fd
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
-    def start_checkpoints(self) -> None:
-        if self._checkpoints is None or self._checkpoints.done():
-            self._checkpoints = asyncio.get_running_loop().create_task(self._checkpoint_loop())
-
-    async def _checkpoint_loop(self) -> None:
-        while True:
-            await asyncio.sleep(CHECKPOINT_SECONDS)
-            try:
-                await asyncio.to_thread(self._checkpoint)
-            except sqlite3.Error as exc:  # a busy database: try again next time
-                log.debug("passive WAL checkpoint skipped: %s", exc)
-
-    def _checkpoint(self) -> None:
-        if self._conn is None:
-            self._conn = sqlite3.connect(
-                self._path, isolation_level=None, check_same_thread=False, timeout=0
-            )
-        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-    async def close(self) -> None:
-        if self._checkpoints is not None:
-            self._checkpoints.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpoints
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 def _settle(batch: list[_Pending], failure: Exception | None) -> None:

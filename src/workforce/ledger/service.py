@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from workforce import hooks, regions
 from workforce.audit.service import record_access
@@ -177,10 +177,22 @@ def _unseal(ctx: AppContext, seq: int, field: str, blob: bytes) -> str:
     return plain.decode()
 
 
+_SIGNERS: dict[tuple[str, str], Signer] = {}
+
+
 def signers(ctx: AppContext) -> list[Signer]:
-    """The checkpoint signers: the two newest keys, each named by the log's origin."""
+    """The checkpoint signers: the two newest keys, each named by the log's origin.
+
+    A :class:`Signer` derives its key ID from the public key; it is made once per key.
+    """
     origin = ctx.settings.ledger_origin
-    return [Signer(origin, key.private) for key in ctx.keyring.checkpoint_signers()]
+    found = []
+    for key in ctx.keyring.checkpoint_signers():
+        signer = _SIGNERS.get((origin, key.kid))
+        if signer is None:
+            signer = _SIGNERS[(origin, key.kid)] = Signer(origin, key.private)
+        found.append(signer)
+    return found
 
 
 def verifiers(ctx: AppContext) -> list[Verifier]:
@@ -254,29 +266,48 @@ def _head_keys(head: tuple[int, bytes] | None) -> list[tuple[int, int]]:
 
 
 @dataclasses.dataclass(frozen=True)
+class Frontier:
+    """What an append needs of the tree: its head and the hashes of :func:`_head_keys`.
+
+    A writer that keeps the frontier of its last commit reuses it while the latest checkpoint
+    is still that head (no other writer appended since): the tables are insert-only, so the
+    stored subtrees of that head cannot have changed.
+    """
+
+    head: tuple[int, bytes] | None
+    hashes: dict[tuple[int, int], bytes]
+
+
+@dataclasses.dataclass(frozen=True)
 class _Batch:
     appended: Appended
     rows: list[tuple[type[Any], list[dict[str, Any]]]]
+    frontier: Frontier
 
 
 def _build(
     ctx: AppContext,
-    head: tuple[int, bytes] | None,
-    cache: dict[tuple[int, int], bytes],
+    frontier: Frontier,
     drafts: Sequence[Draft],
     ts: datetime,
+    *,
+    trusted: bool = False,
 ) -> _Batch:
     """Give each draft its place (seq, prev) and compute every row the append writes.
+
+    Unless the frontier is ``trusted`` (this writer's own last commit), its peaks must hash to
+    the head's root first.
 
     Raises:
         RuntimeError: The stored peaks do not hash to the latest checkpoint's root.
         EntryError: A built entry breaks the entry schema.
     """
+    head, cache = frontier.head, dict(frontier.hashes)
     size = head[0] if head is not None else 0
     peaks = [cache.get(key) for key in root_plan(size).parts[0]]
     found = [peak for peak in peaks if peak is not None]
     stream = StreamingRoot.resume(size, found) if len(found) == len(peaks) else None
-    if stream is None or (head is not None and stream.root() != head[1]):
+    if stream is None or (head is not None and not trusted and stream.root() != head[1]):
         msg = f"the stored subtrees do not match checkpoint {size}; run `workforce ledger verify`"
         raise RuntimeError(msg)
     prev = cache[(0, size - 1)].hex() if size else GENESIS_PREV
@@ -322,6 +353,7 @@ def _build(
         "note": note,
         "created_at": ts,
     }
+    new_head = (new_size, root)
     return _Batch(
         appended=Appended(entries=appended, size=new_size, root_hash=root, note=note),
         rows=[
@@ -330,17 +362,54 @@ def _build(
             (LedgerCheckpoint, [checkpoint_row]),
             (LedgerSubject, private_rows),
         ],
+        frontier=Frontier(new_head, {key: cache[key] for key in _head_keys(new_head)}),
     )
 
 
-def _append_sync(
-    ledger: store.SyncLedger, ctx: AppContext, drafts: Sequence[Draft], ts: datetime
-) -> Appended:
+def append_sync(
+    ledger: store.SyncLedger,
+    ctx: AppContext,
+    drafts: Sequence[Draft],
+    known: Frontier | None = None,
+) -> tuple[Appended, Frontier]:
+    """:func:`append` on a DB-API connection, in its open write transaction (SQLite).
+
+    ``known`` is the frontier of the caller's last commit, reused if the head is unchanged.
+    The entries' ``ts`` is read here, after the caller took the write lock, so that ``ts``
+    never decreases along the log.
+    """
     head = ledger.head()
-    batch = _build(ctx, head, ledger.subtree_hashes(_head_keys(head)), drafts, ts)
+    trusted = known is not None and known.head == head
+    if known is not None and trusted:
+        frontier = known
+    else:
+        frontier = Frontier(head, ledger.subtree_hashes(_head_keys(head)))
+    batch = _build(ctx, frontier, drafts, _now(), trusted=trusted)
     for model, rows in batch.rows:
         ledger.insert(model, rows)
-    return batch.appended
+    return batch.appended, batch.frontier
+
+
+async def append_on(
+    conn: AsyncConnection,
+    ctx: AppContext,
+    drafts: Sequence[Draft],
+    known: Frontier | None = None,
+) -> tuple[Appended, Frontier]:
+    """:func:`append_sync` on an async connection holding the write lock."""
+    worker = store.sqlite_worker(conn)
+    if worker is not None:
+        return await worker.run(lambda ledger: append_sync(ledger, ctx, drafts, known))
+    head = await store.head(conn)
+    trusted = known is not None and known.head == head
+    if known is not None and trusted:
+        frontier = known
+    else:
+        frontier = Frontier(head, await store.subtree_hashes(conn, _head_keys(head)))
+    batch = _build(ctx, frontier, drafts, _now(), trusted=trusted)
+    for model, rows in batch.rows:
+        await store.insert_rows(conn, model, rows)
+    return batch.appended, batch.frontier
 
 
 async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appended:
@@ -350,7 +419,8 @@ async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appe
     entry with its ``seq`` and ``prev``, and insert the entries, the subtrees they complete, the
     private openings and a newly signed checkpoint. Many drafts in one call is the bulk path:
     one lock, one head read, one checkpoint. On SQLite the reads and inserts run as one call on
-    the driver's thread.
+    the driver's thread. (Appends that need no other row in the same transaction can use
+    :class:`workforce.ledger.writer.LedgerWriter`, which groups concurrent ones.)
 
     Raises:
         ValueError: No drafts.
@@ -360,16 +430,8 @@ async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appe
         msg = "append needs at least one entry"
         raise ValueError(msg)
     await lock_ledger(session)
-    conn = await session.connection()
-    ts = _now()
-    worker = store.sqlite_worker(conn)
-    if worker is not None:
-        return await worker.run(lambda ledger: _append_sync(ledger, ctx, drafts, ts))
-    head = await store.head(conn)
-    batch = _build(ctx, head, await store.subtree_hashes(conn, _head_keys(head)), drafts, ts)
-    for model, rows in batch.rows:
-        await store.insert_rows(conn, model, rows)
-    return batch.appended
+    appended, _ = await append_on(await session.connection(), ctx, drafts)
+    return appended
 
 
 # --- proofs ------------------------------------------------------------------------------

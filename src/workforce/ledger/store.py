@@ -28,7 +28,6 @@ This module exposes inserts and selects only.
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
@@ -51,6 +50,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from workforce.db import Base
 from workforce.ledger.merkle import stored_hash_count
+from workforce.sqlitewrite import encode_rows
 
 T = TypeVar("T")
 
@@ -192,31 +192,8 @@ class SyncLedger:
 
     def insert(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
         """Insert rows into one ledger table (one executemany)."""
-        if not rows:
-            return
-        names = tuple(rows[0])
-        sql, processors = _insert_plan(self.dialect, model.__tablename__, names)
-        values = [
-            tuple(
-                p(row[n]) if p is not None else row[n]
-                for n, p in zip(names, processors, strict=True)
-            )
-            for row in rows
-        ]
-        self.db.executemany(sql, values)
-
-
-@functools.lru_cache(maxsize=64)
-def _insert_plan(
-    dialect: Dialect, table_name: str, names: tuple[str, ...]
-) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
-    """The INSERT statement and each column's bind processor (looked up once per shape)."""
-    table = Base.metadata.tables[table_name]
-    processors = tuple(
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    )
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608 - fixed identifiers
-    return sql, processors
+        if rows:
+            self.db.executemany(*encode_rows(self.dialect, model.__tablename__, rows))
 
 
 class SqliteWorker:

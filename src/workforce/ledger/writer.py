@@ -1,0 +1,163 @@
+"""Durable appends on a connection of the ledger's own, concurrent ones grouped.
+
+:func:`workforce.ledger.service.append` appends in the caller's unit of work, so that a ban and
+what it causes (revoked certificates, employers' alerts) commit together.  That costs an ORM
+session and, on SQLite, hand-offs to aiosqlite's thread for ``BEGIN``, the append and
+``COMMIT`` (more than the append itself).  Appends that need nothing else in their transaction
+go through a :class:`LedgerWriter` instead:
+
+* SQLite: one transaction on a plain ``sqlite3`` connection, on the event loop's thread
+  (:class:`workforce.sqlitewrite.SqliteWriter`: ``BEGIN IMMEDIATE``, waiting in a thread only
+  when another writer holds the database; the writers' lock file; passive WAL checkpoints in
+  the background).  PostgreSQL: a plain connection from the engine, with the ledger's advisory
+  lock, no ORM.
+* The writer remembers the frontier of its last commit (the head and the O(log n) hashes an
+  append reads) and reuses it while the latest checkpoint is still that head.
+* Group commit: while one transaction is written, the appends arriving meanwhile queue; the
+  next transaction takes them all (up to :data:`MAX_BATCH` drafts' worth of callers), builds
+  their entries in arrival order and signs one checkpoint covering them.  Each caller gets its
+  own entries and that checkpoint, once it is committed (synchronous integration, as one
+  append at a time).  If a group fails, each caller's append is retried alone, so one bad draft
+  fails only its own caller.
+
+The serialization guarantees are those of :func:`~workforce.ledger.service.append`: the write
+lock is taken before the head is read, and the primary keys on ``seq``, ``node`` and the
+checkpoint ``size`` refuse a fork.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from typing import TYPE_CHECKING, Final
+
+from sqlalchemy import text
+
+from workforce.db import WRITE_OPTIONS
+from workforce.ledger import service, store
+from workforce.sqlitewrite import SqliteWriter
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from workforce.context import AppContext
+
+__all__ = ["MAX_BATCH", "LedgerWriter"]
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH: Final = 256
+"""At most this many callers' appends share one transaction and checkpoint."""
+
+
+@dataclasses.dataclass(slots=True)
+class _Job:
+    drafts: tuple[service.Draft, ...]
+    done: asyncio.Future[service.Appended]
+
+
+class LedgerWriter:
+    """The durable appends of one process (see the module)."""
+
+    def __init__(self, ctx: AppContext, engine: AsyncEngine, *, max_batch: int = MAX_BATCH) -> None:
+        """Write to ``engine``'s database; an SQLite file gets a connection of its own."""
+        self._ctx = ctx
+        self._engine = engine
+        self._max_batch = max_batch
+        url = engine.url
+        path = url.database if url.get_backend_name() == "sqlite" else None
+        self._sqlite = SqliteWriter(path) if path and path != ":memory:" else None
+        self._queue: list[_Job] = []
+        self._task: asyncio.Task[None] | None = None
+        self._known: service.Frontier | None = None
+        self.batches = 0
+        """How many transactions were committed (for tests and figures)."""
+
+    async def append(self, *drafts: service.Draft) -> service.Appended:
+        """Append ``drafts`` (in order, consecutive) and return once they are committed.
+
+        The result's checkpoint covers these entries, and possibly others appended at the same
+        time after them.
+
+        Raises:
+            ValueError: No drafts.
+            EntryError: A built entry breaks the entry schema (nothing of it was kept).
+        """
+        if not drafts:
+            msg = "append needs at least one entry"
+            raise ValueError(msg)
+        loop = asyncio.get_running_loop()
+        job = _Job(drafts, loop.create_future())
+        self._queue.append(job)
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._drain())
+        # Shielded: a caller that goes away does not cancel the write of its entries.
+        return await asyncio.shield(job.done)
+
+    async def _drain(self) -> None:
+        while self._queue:
+            group = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            try:
+                results = await self._write(group)
+            except Exception as exc:
+                if len(group) == 1:
+                    _fail(group[0], exc)
+                    continue
+                log.debug("a grouped append failed (%s); appending one by one", exc)
+                for job in group:
+                    try:
+                        _settle(job, (await self._write([job]))[0])
+                    except Exception as alone:
+                        _fail(job, alone)
+            else:
+                for job, result in zip(group, results, strict=True):
+                    _settle(job, result)
+
+    async def _write(self, group: list[_Job]) -> list[service.Appended]:
+        """One transaction: every job's drafts in order, one signed checkpoint."""
+        drafts = [draft for job in group for draft in job.drafts]
+        if self._sqlite is not None:
+            async with self._sqlite.transaction() as db:
+                ledger = store.SyncLedger(db, self._engine.dialect)
+                appended, frontier = service.append_sync(ledger, self._ctx, drafts, self._known)
+        else:
+            async with self._engine.connect() as plain:
+                conn = await plain.execution_options(**WRITE_OPTIONS)
+                async with conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        await conn.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"),
+                            {"key": service.ADVISORY_LOCK_KEY},
+                        )
+                    appended, frontier = await service.append_on(
+                        conn, self._ctx, drafts, self._known
+                    )
+        self._known = frontier  # only once committed
+        self.batches += 1
+        results, start = [], 0
+        for job in group:
+            end = start + len(job.drafts)
+            results.append(dataclasses.replace(appended, entries=appended.entries[start:end]))
+            start = end
+        return results
+
+    async def close(self) -> None:
+        """Wait for the appends already handed over, then close the connection."""
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+        if self._sqlite is not None:
+            await self._sqlite.close()
+
+
+def _settle(job: _Job, result: service.Appended) -> None:
+    if not job.done.done():
+        job.done.set_result(result)
+
+
+def _fail(job: _Job, exc: Exception) -> None:
+    if not job.done.done():
+        job.done.set_exception(exc)
