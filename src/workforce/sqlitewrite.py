@@ -76,15 +76,32 @@ def encode_rows(
     """The ``INSERT`` for rows that all have the keys of the first, and their encoded values."""
     names = tuple(rows[0])
     sql, processors = insert_plan(dialect, table_name, names)
-    pairs = tuple(zip(names, processors, strict=True))
-    return sql, [tuple(row[n] if p is None else p(row[n]) for n, p in pairs) for row in rows]
+    values = [tuple(row[name] for name in names) for row in rows]
+    converted = [(i, p) for i, p in enumerate(processors) if p is not None]
+    if converted:
+        for at, row in enumerate(values):
+            encoded = list(row)
+            for i, process in converted:
+                encoded[i] = process(encoded[i])
+            values[at] = tuple(encoded)
+    return sql, values
 
 
 class SqliteWriter:
     """One process's fast write transactions on one SQLite database file (see the module)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, synchronous: str = "NORMAL") -> None:
+        """Write to the database file ``path``.
+
+        ``synchronous``: SQLite's setting for the writing connection. ``NORMAL`` (the
+        registry's, as for every connection) survives a process crash; ``FULL`` also a power
+        loss (an fsync per commit).
+        """
+        if synchronous not in ("NORMAL", "FULL"):
+            msg = f"synchronous must be NORMAL or FULL, not {synchronous!r}"
+            raise ValueError(msg)
         self._path = path
+        self._synchronous = synchronous
         self._fd: int | None = None
         self._checkpoints: asyncio.Task[None] | None = None
         self._conn: sqlite3.Connection | None = None
@@ -100,7 +117,7 @@ class SqliteWriter:
         if self._writer is None:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA busy_timeout=0")
             # The background checkpoints copy the WAL back; a commit checkpoints only if they
             # fall far behind.  A larger page cache keeps the indexes' hot pages in memory.

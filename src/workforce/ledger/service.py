@@ -267,15 +267,33 @@ def _head_keys(head: tuple[int, bytes] | None) -> list[tuple[int, int]]:
 
 @dataclasses.dataclass(frozen=True)
 class Frontier:
-    """What an append needs of the tree: its head and the hashes of :func:`_head_keys`.
-
-    A writer that keeps the frontier of its last commit reuses it while the latest checkpoint
-    is still that head (no other writer appended since): the tables are insert-only, so the
-    stored subtrees of that head cannot have changed.
-    """
+    """What an append needs of the tree: its head and the hashes of :func:`_head_keys`."""
 
     head: tuple[int, bytes] | None
     hashes: dict[tuple[int, int], bytes]
+
+
+_FRONTIERS: dict[tuple[int, bytes], Frontier] = {}
+"""The frontiers of the trees this process last appended to, by ``(size, root hash)``.
+
+A frontier is a function of the tree, and ``(size, root hash)`` names one tree, so an append
+whose head is found here needs no read of the stored subtrees, whichever database, connection or
+transaction made it: a rolled-back append leaves a frontier no head will name again unless the
+same entries are appended.
+"""
+_MAX_FRONTIERS: Final = 16
+
+
+def _frontier(head: tuple[int, bytes] | None) -> Frontier | None:
+    return _FRONTIERS.get(head) if head is not None else None
+
+
+def _remember(frontier: Frontier) -> None:
+    if frontier.head is None:
+        return
+    if len(_FRONTIERS) >= _MAX_FRONTIERS:
+        del _FRONTIERS[next(iter(_FRONTIERS))]
+    _FRONTIERS[frontier.head] = frontier
 
 
 @dataclasses.dataclass(frozen=True)
@@ -295,8 +313,8 @@ def _build(
 ) -> _Batch:
     """Give each draft its place (seq, prev) and compute every row the append writes.
 
-    Unless the frontier is ``trusted`` (this writer's own last commit), its peaks must hash to
-    the head's root first.
+    Unless the frontier is ``trusted`` (one this process built), its peaks must hash to the
+    head's root first.
 
     Raises:
         RuntimeError: The stored peaks do not hash to the latest checkpoint's root.
@@ -366,50 +384,35 @@ def _build(
     )
 
 
-def append_sync(
-    ledger: store.SyncLedger,
-    ctx: AppContext,
-    drafts: Sequence[Draft],
-    known: Frontier | None = None,
-) -> tuple[Appended, Frontier]:
+def append_sync(ledger: store.SyncLedger, ctx: AppContext, drafts: Sequence[Draft]) -> Appended:
     """:func:`append` on a DB-API connection, in its open write transaction (SQLite).
 
-    ``known`` is the frontier of the caller's last commit, reused if the head is unchanged.
     The entries' ``ts`` is read here, after the caller took the write lock, so that ``ts``
     never decreases along the log.
     """
     head = ledger.head()
-    trusted = known is not None and known.head == head
-    if known is not None and trusted:
-        frontier = known
-    else:
-        frontier = Frontier(head, ledger.subtree_hashes(_head_keys(head)))
-    batch = _build(ctx, frontier, drafts, _now(), trusted=trusted)
+    known = _frontier(head)
+    frontier = known or Frontier(head, ledger.subtree_hashes(_head_keys(head)))
+    batch = _build(ctx, frontier, drafts, _now(), trusted=known is not None)
     for model, rows in batch.rows:
         ledger.insert(model, rows)
-    return batch.appended, batch.frontier
+    _remember(batch.frontier)
+    return batch.appended
 
 
-async def append_on(
-    conn: AsyncConnection,
-    ctx: AppContext,
-    drafts: Sequence[Draft],
-    known: Frontier | None = None,
-) -> tuple[Appended, Frontier]:
+async def append_on(conn: AsyncConnection, ctx: AppContext, drafts: Sequence[Draft]) -> Appended:
     """:func:`append_sync` on an async connection holding the write lock."""
     worker = store.sqlite_worker(conn)
     if worker is not None:
-        return await worker.run(lambda ledger: append_sync(ledger, ctx, drafts, known))
+        return await worker.run(lambda ledger: append_sync(ledger, ctx, drafts))
     head = await store.head(conn)
-    trusted = known is not None and known.head == head
-    if known is not None and trusted:
-        frontier = known
-    else:
-        frontier = Frontier(head, await store.subtree_hashes(conn, _head_keys(head)))
-    batch = _build(ctx, frontier, drafts, _now(), trusted=trusted)
+    known = _frontier(head)
+    frontier = known or Frontier(head, await store.subtree_hashes(conn, _head_keys(head)))
+    batch = _build(ctx, frontier, drafts, _now(), trusted=known is not None)
     for model, rows in batch.rows:
         await store.insert_rows(conn, model, rows)
-    return batch.appended, batch.frontier
+    _remember(batch.frontier)
+    return batch.appended
 
 
 async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appended:
@@ -430,8 +433,7 @@ async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appe
         msg = "append needs at least one entry"
         raise ValueError(msg)
     await lock_ledger(session)
-    appended, _ = await append_on(await session.connection(), ctx, drafts)
-    return appended
+    return await append_on(await session.connection(), ctx, drafts)
 
 
 # --- proofs ------------------------------------------------------------------------------

@@ -11,8 +11,6 @@ go through a :class:`LedgerWriter` instead:
   when another writer holds the database; the writers' lock file; passive WAL checkpoints in
   the background).  PostgreSQL: a plain connection from the engine, with the ledger's advisory
   lock, no ORM.
-* The writer remembers the frontier of its last commit (the head and the O(log n) hashes an
-  append reads) and reuses it while the latest checkpoint is still that head.
 * Group commit: while one transaction is written, the appends arriving meanwhile queue; the
   next transaction takes them all (up to :data:`MAX_BATCH` drafts' worth of callers), builds
   their entries in arrival order and signs one checkpoint covering them.  Each caller gets its
@@ -61,17 +59,28 @@ class _Job:
 class LedgerWriter:
     """The durable appends of one process (see the module)."""
 
-    def __init__(self, ctx: AppContext, engine: AsyncEngine, *, max_batch: int = MAX_BATCH) -> None:
-        """Write to ``engine``'s database; an SQLite file gets a connection of its own."""
+    def __init__(
+        self,
+        ctx: AppContext,
+        engine: AsyncEngine,
+        *,
+        max_batch: int = MAX_BATCH,
+        synchronous: str = "NORMAL",
+    ) -> None:
+        """Write to ``engine``'s database; an SQLite file gets a connection of its own.
+
+        ``synchronous`` is that connection's SQLite setting (see ``SqliteWriter``).
+        """
         self._ctx = ctx
         self._engine = engine
         self._max_batch = max_batch
         url = engine.url
         path = url.database if url.get_backend_name() == "sqlite" else None
-        self._sqlite = SqliteWriter(path) if path and path != ":memory:" else None
+        self._sqlite = (
+            SqliteWriter(path, synchronous=synchronous) if path and path != ":memory:" else None
+        )
         self._queue: list[_Job] = []
         self._task: asyncio.Task[None] | None = None
-        self._known: service.Frontier | None = None
         self.batches = 0
         """How many transactions were committed (for tests and figures)."""
 
@@ -93,8 +102,8 @@ class LedgerWriter:
         self._queue.append(job)
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._drain())
-        # Shielded: a caller that goes away does not cancel the write of its entries.
-        return await asyncio.shield(job.done)
+        # A caller that goes away cancels only its own future, not the writing task.
+        return await job.done
 
     async def _drain(self) -> None:
         while self._queue:
@@ -122,7 +131,7 @@ class LedgerWriter:
         if self._sqlite is not None:
             async with self._sqlite.transaction() as db:
                 ledger = store.SyncLedger(db, self._engine.dialect)
-                appended, frontier = service.append_sync(ledger, self._ctx, drafts, self._known)
+                appended = service.append_sync(ledger, self._ctx, drafts)
         else:
             async with self._engine.connect() as plain:
                 conn = await plain.execution_options(**WRITE_OPTIONS)
@@ -132,10 +141,7 @@ class LedgerWriter:
                             text("SELECT pg_advisory_xact_lock(:key)"),
                             {"key": service.ADVISORY_LOCK_KEY},
                         )
-                    appended, frontier = await service.append_on(
-                        conn, self._ctx, drafts, self._known
-                    )
-        self._known = frontier  # only once committed
+                    appended = await service.append_on(conn, self._ctx, drafts)
         self.batches += 1
         results, start = [], 0
         for job in group:
