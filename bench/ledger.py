@@ -1,6 +1,6 @@
 """Ban-ledger figures: inclusion proofs, durable appends and ``ledger verify`` at scale.
 
-    python -m bench.ledger [--entries N] [--full] [--rounds R] [--workdir DIR [--verify-only]]
+    python -m bench.ledger [--entries N] [--full] [--rounds R] [--workdir DIR [--verify-only | --appends-only]]
 
 Peers measured in the same run (the machine is shared and noisy; ratios are what to compare):
 
@@ -12,12 +12,14 @@ Peers measured in the same run (the machine is shared and noisy; ratios are what
   each by the wall clock and by CPU time summed over the process and its (reaped) children, so
   that a win from using more CPUs shows as such.
 
-``--workdir DIR`` keeps the populated database in ``DIR``; ``--verify-only`` then re-runs only
-the verify rounds on it (and prints their rows, without writing ``--out``).
+``--workdir DIR`` keeps the populated databases in ``DIR``; ``--appends-only`` then re-runs only
+the durable-append rounds on them (appending more entries), ``--verify-only`` only the verify
+rounds (each prints its rows, without writing ``--out``).
 
 The ledger is populated with the bulk path: ``service.append(session, ctx, *drafts)`` with 1000
-entries per transaction and one signed checkpoint per batch. Durable appends are then made one
-at a time, each its own transaction with a freshly signed checkpoint, on top of that tree.
+entries per transaction and one signed checkpoint per batch. Durable appends are then made on top
+of that tree through a ``LedgerWriter`` (each its own transaction with a freshly signed
+checkpoint, one at a time, then 32 callers at once), and in the caller's unit of work.
 """
 
 from __future__ import annotations
@@ -114,21 +116,17 @@ async def session_appends(
 
 
 async def writer_appends(
-    engine: AsyncEngine, drafts: Drafts, first: int, count: int, *, synchronous: str = "NORMAL"
+    writer: LedgerWriter, drafts: Drafts, first: int, count: int
 ) -> tuple[float, float]:
-    """Durable appends through a ``LedgerWriter``, one at a time (each awaited before the next).
+    """Durable appends through ``writer``, one at a time (each awaited before the next).
 
     Returns wall-clock and CPU seconds (the process, all its threads: the background WAL
     checkpoints included).
     """
-    writer = LedgerWriter(drafts.ctx, engine, synchronous=synchronous)
-    await writer.append(drafts.draft(first))  # opens the connection (not timed)
     cpu, started = cpu_seconds(), time.perf_counter()
-    for i in range(first + 1, first + count):
+    for i in range(first, first + count):
         await writer.append(drafts.draft(i))
-    wall, used = time.perf_counter() - started, cpu_seconds() - cpu
-    await writer.close()
-    return wall, used
+    return time.perf_counter() - started, cpu_seconds() - cpu
 
 
 async def concurrent_appends(
@@ -153,17 +151,6 @@ async def concurrent_appends(
     batches = writer.batches - before
     await writer.close()
     return wall, batches
-
-
-def pymerkle_cpu(path: Path, appends: list[bytes]) -> tuple[float, float]:
-    """pymerkle's ``append_entry`` on an existing tree: wall-clock and CPU seconds."""
-    tree = SqliteTree(str(path))
-    cpu, started = cpu_seconds(), time.perf_counter()
-    for data in appends:
-        tree.append_entry(data)
-    wall, used = time.perf_counter() - started, cpu_seconds() - cpu
-    tree.close()
-    return wall, used
 
 
 async def proofs(
@@ -290,9 +277,11 @@ class Pymerkle:
     """pymerkle 7.0's ``SqliteTree`` holding the same leaves (run on this thread)."""
 
     def __init__(self, path: Path, leaves: list[bytes]) -> None:
+        """Open the tree at ``path`` and append ``leaves`` in bulk (none: an earlier run's)."""
         self.tree = SqliteTree(str(path))
         started = time.perf_counter()
-        self.tree.append_entries(leaves)
+        if leaves:
+            self.tree.append_entries(leaves)
         self.bulk = time.perf_counter() - started
 
     def appends(self, data: list[bytes]) -> tuple[float, float]:
@@ -334,14 +323,102 @@ async def verify_only(workdir: Path, rounds: int) -> str:
     return "\n".join(await verify_rounds(settings, service.verifiers(ctx), size, rounds))
 
 
-async def run(  # noqa: PLR0915 - one report, measured in order
-    entries: int, appends: int, samples: int, workdir: Path, rounds: int
-) -> str:
+async def append_figures(
+    engine: AsyncEngine,
+    drafts: Drafts,
+    peer: Pymerkle,
+    peer_data: list[bytes],
+    first: int,
+    per_round: int,
+) -> tuple[list[str], int]:
+    """The durable-append rows of the table, appending from entry ``first``; the new size.
+
+    Ours and pymerkle's one-at-a-time appends alternate, round by round; ours go through one
+    ``LedgerWriter``, kept across the rounds as a server process keeps it.
+    """
+    ctx, maker = drafts.ctx, async_sessionmaker(engine, expire_on_commit=False)
+    writer = LedgerWriter(ctx, engine)
+    await writer.append(drafts.draft(first))  # opens its connection (not timed)
+    next_seq = first + 1
+    ours_runs: list[tuple[float, float]] = []
+    peer_runs: list[tuple[float, float]] = []
+    for round_ in range(APPEND_ROUNDS):
+        ours_runs.append(await writer_appends(writer, drafts, next_seq, per_round))
+        next_seq += per_round
+        peer_runs.append(peer.appends(peer_data[round_ * per_round : (round_ + 1) * per_round]))
+        ours_now, peer_now = _rate(per_round, ours_runs[-1][0]), _rate(per_round, peer_runs[-1][0])
+        print(f"  appends round: ours {ours_now:,.0f}/s | pymerkle {peer_now:,.0f}/s", flush=True)
+    await writer.close()
+    full = LedgerWriter(ctx, engine, synchronous="FULL")
+    await full.append(drafts.draft(next_seq))
+    full_wall, _ = await writer_appends(full, drafts, next_seq + 1, per_round)
+    await full.close()
+    next_seq += per_round + 1
+    session_wall = await session_appends(maker, drafts, next_seq, per_round)
+    next_seq += per_round
+    concurrent_wall, batches = await concurrent_appends(
+        engine, drafts, next_seq, CONCURRENT * per_round, CALLERS
+    )
+    next_seq += CONCURRENT * per_round
+
+    ours_rates = [_rate(per_round, wall) for wall, _ in ours_runs]
+    peer_rates = [_rate(per_round, wall) for wall, _ in peer_runs]
+    ratios = [o / p for o, p in zip(ours_rates, peer_rates, strict=True)]
+    ours_rate, peer_rate = statistics.median(ours_rates), statistics.median(peer_rates)
+    ours_cpu = statistics.median(cpu / per_round for _, cpu in ours_runs) * 1e6
+    peer_cpu = statistics.median(cpu / per_round for _, cpu in peer_runs) * 1e6
+    full_rate = _rate(per_round, full_wall)
+    session_rate = _rate(per_round, session_wall)
+    concurrent_rate = _rate(CONCURRENT * per_round - 1, concurrent_wall)
+    spread = f"{statistics.median(ratios):.1f}× (rounds {min(ratios):.1f}–{max(ratios):.1f}×)"
+    peer_name = "pymerkle SqliteTree append_entry"
+    lines = [
+        f"| durable appends/s, one at a time, through the ledger writer (WAL synchronous=NORMAL: "
+        f"survives a process crash; median of {APPEND_ROUNDS} rounds of {per_round:,}) "
+        f"| {ours_rate:,.0f} | {peer_name} {peer_rate:,.0f} | {spread} | ≥ 2× and ≥ 2,000/s |",
+        f"| CPU per durable append (all threads of the process, the background WAL checkpoints "
+        f"included) | {ours_cpu:,.0f} µs | {peer_cpu:,.0f} µs | {ours_cpu / peer_cpu:.2f}× | |",
+        f"| the same appends with synchronous=FULL (an fsync per commit: survives power loss, "
+        f"like pymerkle) | {full_rate:,.0f} | {peer_rate:,.0f} | {full_rate / peer_rate:.1f}× | |",
+        f"| {CALLERS} callers appending at once through one writer (grouped: "
+        f"{CONCURRENT * per_round - 1:,} appends in {batches:,} transactions, each with its "
+        f"signed checkpoint) | {concurrent_rate:,.0f} | {peer_name}, one at a time "
+        f"{peer_rate:,.0f} | {concurrent_rate / peer_rate:.1f}× | |",
+        f"| appends in the caller's unit of work (`service.append` + commit through the ORM "
+        f"session, as the ban routes do with their other rows) | {session_rate:,.0f} | "
+        f"{peer_rate:,.0f} | {session_rate / peer_rate:.1f}× | |",
+    ]
+    return lines, next_seq
+
+
+async def appends_only(workdir: Path, appends: int) -> str:
+    """The durable-append rows on the databases of an earlier run with ``--workdir``."""
+    settings = _settings(workdir)
+    ctx = AppContext.open(settings)
+    engine = make_engine(settings.database_url)
+    per_round = appends // APPEND_ROUNDS
+    async with engine.connect() as conn:
+        size = (await conn.execute(text("SELECT count(*) FROM ledger_entries"))).scalar_one()
+        rows = await conn.execute(
+            text("SELECT leaf FROM ledger_entries ORDER BY seq LIMIT :n"),
+            {"n": APPEND_ROUNDS * per_round},
+        )
+        peer_data = [bytes(r[0]) for r in rows]
+    drafts = Drafts(ctx, size + (APPEND_ROUNDS + 3 + CONCURRENT) * per_round)
+    peer = Pymerkle(workdir / "pymerkle.db", [])
+    print(f"append rounds on {size:,} entries…", flush=True)
+    lines, _ = await append_figures(engine, drafts, peer, peer_data, size, per_round)
+    peer.close()
+    await engine.dispose()
+    return "\n".join(lines)
+
+
+async def run(entries: int, appends: int, samples: int, workdir: Path, rounds: int) -> str:
     settings = _settings(workdir)
     await asyncio.to_thread(upgrade, settings.database_url)
     ctx = AppContext.open(settings)
     per_round = appends // APPEND_ROUNDS
-    total = entries + APPEND_ROUNDS * per_round + 3 * per_round + CONCURRENT * per_round
+    total = entries + (APPEND_ROUNDS + 3 + CONCURRENT) * per_round
     drafts = Drafts(ctx, total)
     engine = make_engine(settings.database_url)
     maker = async_sessionmaker(engine, expire_on_commit=False)
@@ -361,28 +438,7 @@ async def run(  # noqa: PLR0915 - one report, measured in order
     peer_data = leaves[: APPEND_ROUNDS * per_round]
     del leaves
 
-    # Durable appends, one at a time: ours and pymerkle's alternate, round by round.
-    next_seq = entries
-    ours_runs: list[tuple[float, float]] = []
-    peer_runs: list[tuple[float, float]] = []
-    for round_ in range(APPEND_ROUNDS):
-        ours_runs.append(await writer_appends(engine, drafts, next_seq, per_round))
-        next_seq += per_round
-        chunk = peer_data[round_ * per_round : (round_ + 1) * per_round]
-        peer_runs.append(peer.appends(chunk))
-        ours_now = _rate(per_round - 1, ours_runs[-1][0])
-        peer_now = _rate(per_round, peer_runs[-1][0])
-        print(f"  appends round: ours {ours_now:,.0f}/s | pymerkle {peer_now:,.0f}/s", flush=True)
-    full_wall, _ = await writer_appends(engine, drafts, next_seq, per_round, synchronous="FULL")
-    next_seq += per_round
-    session_wall = await session_appends(maker, drafts, next_seq, per_round)
-    next_seq += per_round
-    concurrent_wall, batches = await concurrent_appends(
-        engine, drafts, next_seq, CONCURRENT * per_round, CALLERS
-    )
-    next_seq += CONCURRENT * per_round
-    size = next_seq
-
+    lines, size = await append_figures(engine, drafts, peer, peer_data, entries, per_round)
     rng = random.Random(1)
     indices = [rng.randrange(entries) for _ in range(samples)]
     proving, longest = await proofs(maker, size, indices)
@@ -393,18 +449,7 @@ async def run(  # noqa: PLR0915 - one report, measured in order
     print("ledger verify against read + hash…", flush=True)
     verify_lines = await verify_rounds(settings, service.verifiers(ctx), size, rounds)
 
-    ours_rates = [_rate(per_round - 1, wall) for wall, _ in ours_runs]
-    peer_rates = [_rate(per_round, wall) for wall, _ in peer_runs]
-    ratios = [o / p for o, p in zip(ours_rates, peer_rates, strict=True)]
-    ours_rate, peer_rate = statistics.median(ours_rates), statistics.median(peer_rates)
-    ours_cpu = statistics.median(cpu / (per_round - 1) for _, cpu in ours_runs) * 1e6
-    peer_cpu = statistics.median(cpu / per_round for _, cpu in peer_runs) * 1e6
-    full_rate = _rate(per_round - 1, full_wall)
-    session_rate = _rate(per_round, session_wall)
-    concurrent_rate = _rate(CONCURRENT * per_round - 1, concurrent_wall)
     ours_proofs, pm_proofs = _rate(samples, proving), _rate(samples, pm_proving)
-    spread = f"{statistics.median(ratios):.1f}× (rounds {min(ratios):.1f}–{max(ratios):.1f}×)"
-    peer_name = "pymerkle SqliteTree append_entry"
     lines = [
         f"# Ban ledger — {dt.date.today().isoformat()}",
         "",
@@ -421,20 +466,7 @@ async def run(  # noqa: PLR0915 - one report, measured in order
         "|---|---|---|---|---|",
         f"| inclusion proofs/s at {size:,} entries (in-process, from stored subtrees, one query each) "
         f"| {ours_proofs:,.0f} | pymerkle SqliteTree {pm_proofs:,.0f} | {ours_proofs / pm_proofs:.1f}× | ≥ 3× |",
-        f"| durable appends/s, one at a time, through the ledger writer (WAL synchronous=NORMAL: "
-        f"survives a process crash; median of {APPEND_ROUNDS} rounds) "
-        f"| {ours_rate:,.0f} | {peer_name} {peer_rate:,.0f} | {spread} | ≥ 2× and ≥ 2,000/s |",
-        f"| CPU per durable append (all threads of the process, the background WAL checkpoints "
-        f"included) | {ours_cpu:,.0f} µs | {peer_cpu:,.0f} µs | {ours_cpu / peer_cpu:.2f}× | |",
-        f"| the same appends with synchronous=FULL (an fsync per commit: survives power loss, "
-        f"like pymerkle) | {full_rate:,.0f} | {peer_rate:,.0f} | {full_rate / peer_rate:.1f}× | |",
-        f"| {CALLERS} callers appending at once through one writer (grouped: "
-        f"{CONCURRENT * per_round - 1:,} appends in {batches:,} transactions, each with its "
-        f"signed checkpoint) | {concurrent_rate:,.0f} | {peer_name}, one at a time "
-        f"{peer_rate:,.0f} | {concurrent_rate / peer_rate:.1f}× | |",
-        f"| appends in the caller's unit of work (`service.append` + commit through the ORM "
-        f"session, as the ban routes do with their other rows) | {session_rate:,.0f} | "
-        f"{peer_rate:,.0f} | {session_rate / peer_rate:.1f}× | |",
+        *lines,
         f"| hashes per inclusion proof (max of {samples:,}) | {longest} | ⌈log2 n⌉ = {(size - 1).bit_length()} | | ≤ 20 |",
         *verify_lines,
         f"| bulk population | {_rate(entries, bulk_seconds):,.0f} entries/s | pymerkle append_entries "
@@ -455,9 +487,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=VERIFY_ROUNDS)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the database here")
     parser.add_argument("--verify-only", action="store_true", help="verify rounds on --workdir")
+    parser.add_argument(
+        "--appends-only", action="store_true", help="durable-append rounds on --workdir"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/ledger.md"))
     args = parser.parse_args()
     entries = 1_000_000 if args.full else args.entries
+    if args.appends_only:
+        if args.workdir is None:
+            parser.error("--appends-only needs --workdir")
+        print(asyncio.run(appends_only(args.workdir, args.appends)))
+        return
     if args.verify_only:
         if args.workdir is None:
             parser.error("--verify-only needs --workdir")

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -42,6 +43,7 @@ from sqlalchemy import (
     Text,
     insert,
     select,
+    text,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
@@ -106,9 +108,23 @@ class LedgerCheckpoint(Base):
 
 
 class LedgerSubject(Base):
-    """Private: what opens one commitment of one entry, and whom the entry is about."""
+    """Private: what opens one commitment of one entry, and whom the entry is about.
+
+    On SQLite a ``WITHOUT ROWID`` table clustered on ``(seq, field)``: an append writes its
+    three rows at the end of one B-tree, not into a table and a separate key index. The keyed
+    index covers only the rows that carry a key (the ``subject`` rows), a third of them.
+    """
 
     __tablename__ = "ledger_subjects"
+    __table_args__ = (
+        Index(
+            "ix_ledger_subjects_subject_key",
+            "subject_key",
+            sqlite_where=text("subject_key IS NOT NULL"),
+            postgresql_where=text("subject_key IS NOT NULL"),
+        ),
+        {"sqlite_with_rowid": False},
+    )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     """The entry."""
@@ -118,7 +134,7 @@ class LedgerSubject(Base):
     """The commitment's 32-byte salt."""
     value_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
     """The normalized value, AES-256-GCM encrypted (None once erased)."""
-    subject_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
+    subject_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     """For ``subject``: ``HMAC-SHA256(ledger subject key, domain || normalized ID number)``,
     the keyed index that finds a person's entries (None once erased)."""
 
