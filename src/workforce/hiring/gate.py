@@ -27,7 +27,6 @@ steps and corrections); everyone else, the great majority, takes this one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import sqlite3
@@ -43,6 +42,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from workforce.audit.models import AccessLog
 from workforce.db import WRITE_OPTIONS, new_id
+from workforce.groupcommit import Batcher
 from workforce.hiring.models import AdmissionCheck
 from workforce.sqlitewrite import SqliteWriter, encode_rows
 
@@ -284,20 +284,24 @@ Reader = SqliteReader | PostgresReader
 # --------------------------------------------------------------------------- writes
 
 
-@dataclasses.dataclass(slots=True)
-class _Pending:
-    check: dict[str, Any]
-    access: dict[str, Any]
-    done: asyncio.Future[None]
+Rows = tuple[dict[str, Any], dict[str, Any]]
+"""An admission check's row and its access-log row."""
+
+
+def _refused_by_constraint(error: Exception) -> bool:
+    return isinstance(error, IntegrityError | sqlite3.IntegrityError)
+
+
+def _not_kept(_error: Exception) -> BaseException:
+    return RuntimeError("the admission check could not be stored; nothing was kept")
 
 
 class GroupCommit:
     """Store the rows of concurrent checks together: one write transaction per batch.
 
     :meth:`store` returns once the transaction holding its rows has committed, and raises if
-    that transaction failed (nothing of the failed batch is kept).  While one batch is being
-    written the next one gathers, so the batch size follows the load: one row at a time when
-    idle, up to :data:`MAX_BATCH` under load.  A batch refused by a constraint is retried row by
+    that transaction failed (nothing of the failed batch is kept); see
+    :class:`workforce.groupcommit.Batcher`.  A batch refused by a constraint is retried row by
     row, so one bad row fails only its own request.
     """
 
@@ -309,51 +313,30 @@ class GroupCommit:
         sqlite_path: str | None = None,
     ) -> None:
         self._engine = engine
-        self._max_batch = max_batch
-        self._queue: list[_Pending] = []
-        self._task: asyncio.Task[None] | None = None
         self._sqlite = SqliteWriter(sqlite_path) if sqlite_path else None
         self._tables: tuple[Table, Table] = (AdmissionCheck.__table__, AccessLog.__table__)  # type: ignore[assignment]
-        self.batches = 0
+        self._batcher: Batcher[Rows, None] = Batcher(
+            self._write, max_batch=max_batch, alone=_refused_by_constraint, failure=_not_kept
+        )
+
+    @property
+    def batches(self) -> int:
         """How many write transactions were committed (for tests and figures)."""
+        return self._batcher.batches
 
     async def store(self, check: dict[str, Any], access: dict[str, Any]) -> None:
         """Write one check row and its access-log row; return once they are committed."""
-        loop = asyncio.get_running_loop()
         access = {"id": new_id(), "created_at": check["created_at"], **access}
-        pending = _Pending(check, access, loop.create_future())
-        self._queue.append(pending)
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._drain())
-        # Shielded: a client that hangs up does not cancel the write of its check.
-        await asyncio.shield(pending.done)
+        await self._batcher.submit((check, access))
 
-    async def _drain(self) -> None:
-        while self._queue:
-            batch = self._queue[: self._max_batch]
-            del self._queue[: self._max_batch]
-            failure = await self._attempt(batch)
-            if isinstance(failure, IntegrityError | sqlite3.IntegrityError) and len(batch) > 1:
-                for one in batch:  # a constraint refused some row: each row on its own
-                    _settle([one], await self._attempt([one]))
-            else:
-                _settle(batch, failure)
-
-    async def _attempt(self, batch: list[_Pending]) -> Exception | None:
-        """Write a batch; the failure, if it failed (then nothing of it was kept)."""
-        try:
-            await self._write(batch)
-        except Exception as exc:
-            return exc
-        return None
-
-    async def _write(self, batch: list[_Pending]) -> None:
+    async def _write(self, batch: list[Rows]) -> list[None]:
         checks, access = self._tables
+        check_rows, access_rows = [rows[0] for rows in batch], [rows[1] for rows in batch]
         if self._sqlite is not None:
             dialect = self._engine.dialect
             encoded = [
-                encode_rows(dialect, checks.name, [p.check for p in batch]),
-                encode_rows(dialect, access.name, [p.access for p in batch]),
+                encode_rows(dialect, checks.name, check_rows),
+                encode_rows(dialect, access.name, access_rows),
             ]
             async with self._sqlite.transaction() as db:
                 for sql, params in encoded:
@@ -362,29 +345,15 @@ class GroupCommit:
             async with self._engine.connect() as plain:
                 conn = await plain.execution_options(**WRITE_OPTIONS)
                 async with conn.begin():
-                    await conn.execute(insert(checks), [p.check for p in batch])
-                    await conn.execute(insert(access), [p.access for p in batch])
-        self.batches += 1
+                    await conn.execute(insert(checks), check_rows)
+                    await conn.execute(insert(access), access_rows)
+        return [None] * len(batch)
 
     async def close(self) -> None:
         """Wait for the rows already handed over to be written."""
-        if self._task is not None:
-            with contextlib.suppress(Exception):
-                await self._task
+        await self._batcher.close()
         if self._sqlite is not None:
             await self._sqlite.close()
-
-
-def _settle(batch: list[_Pending], failure: Exception | None) -> None:
-    for pending in batch:
-        if pending.done.done():
-            continue
-        if failure is not None:
-            pending.done.set_exception(
-                RuntimeError("the admission check could not be stored; nothing was kept")
-            )
-        else:
-            pending.done.set_result(None)
 
 
 # --------------------------------------------------------------------------- the gate

@@ -11,12 +11,12 @@ go through a :class:`LedgerWriter` instead:
   when another writer holds the database; the writers' lock file; passive WAL checkpoints in
   the background).  PostgreSQL: a plain connection from the engine, with the ledger's advisory
   lock, no ORM.
-* Group commit: while one transaction is written, the appends arriving meanwhile queue; the
-  next transaction takes them all (up to :data:`MAX_BATCH` drafts' worth of callers), builds
-  their entries in arrival order and signs one checkpoint covering them.  Each caller gets its
-  own entries and that checkpoint, once it is committed (synchronous integration, as one
-  append at a time).  If a group fails, each caller's append is retried alone, so one bad draft
-  fails only its own caller.
+* Group commit (:class:`workforce.groupcommit.Batcher`): while one transaction is written, the
+  appends arriving meanwhile queue; the next transaction takes them all (up to
+  :data:`MAX_BATCH` callers), builds their entries in arrival order and signs one checkpoint
+  covering them.  Each caller gets its own entries and that checkpoint, once it is committed
+  (synchronous integration, as one append at a time).  If a group fails, each caller's append
+  is retried alone, so one bad draft fails only its own caller.
 
 The serialization guarantees are those of :func:`~workforce.ledger.service.append`: the write
 lock is taken before the head is read, and the primary keys on ``seq``, ``node`` and the
@@ -25,15 +25,13 @@ checkpoint ``size`` refuse a fork.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
-import logging
 from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import text
 
 from workforce.db import WRITE_OPTIONS
+from workforce.groupcommit import Batcher
 from workforce.ledger import service, store
 from workforce.sqlitewrite import SqliteWriter
 
@@ -44,16 +42,12 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_BATCH", "LedgerWriter"]
 
-log = logging.getLogger(__name__)
 
 MAX_BATCH: Final = 256
 """At most this many callers' appends share one transaction and checkpoint."""
 
 
-@dataclasses.dataclass(slots=True)
-class _Job:
-    drafts: tuple[service.Draft, ...]
-    done: asyncio.Future[service.Appended]
+Drafts = tuple[service.Draft, ...]
 
 
 class LedgerWriter:
@@ -73,16 +67,17 @@ class LedgerWriter:
         """
         self._ctx = ctx
         self._engine = engine
-        self._max_batch = max_batch
         url = engine.url
         path = url.database if url.get_backend_name() == "sqlite" else None
         self._sqlite = (
             SqliteWriter(path, synchronous=synchronous) if path and path != ":memory:" else None
         )
-        self._queue: list[_Job] = []
-        self._task: asyncio.Task[None] | None = None
-        self.batches = 0
+        self._batcher: Batcher[Drafts, service.Appended] = Batcher(self._write, max_batch=max_batch)
+
+    @property
+    def batches(self) -> int:
         """How many transactions were committed (for tests and figures)."""
+        return self._batcher.batches
 
     async def append(self, *drafts: service.Draft) -> service.Appended:
         """Append ``drafts`` (in order, consecutive) and return once they are committed.
@@ -97,37 +92,11 @@ class LedgerWriter:
         if not drafts:
             msg = "append needs at least one entry"
             raise ValueError(msg)
-        loop = asyncio.get_running_loop()
-        job = _Job(drafts, loop.create_future())
-        self._queue.append(job)
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._drain())
-        # A caller that goes away cancels only its own future, not the writing task.
-        return await job.done
+        return await self._batcher.submit(drafts)
 
-    async def _drain(self) -> None:
-        while self._queue:
-            group = self._queue[: self._max_batch]
-            del self._queue[: self._max_batch]
-            try:
-                results = await self._write(group)
-            except Exception as exc:
-                if len(group) == 1:
-                    _fail(group[0], exc)
-                    continue
-                log.debug("a grouped append failed (%s); appending one by one", exc)
-                for job in group:
-                    try:
-                        _settle(job, (await self._write([job]))[0])
-                    except Exception as alone:
-                        _fail(job, alone)
-            else:
-                for job, result in zip(group, results, strict=True):
-                    _settle(job, result)
-
-    async def _write(self, group: list[_Job]) -> list[service.Appended]:
-        """One transaction: every job's drafts in order, one signed checkpoint."""
-        drafts = [draft for job in group for draft in job.drafts]
+    async def _write(self, group: list[Drafts]) -> list[service.Appended]:
+        """One transaction: every caller's drafts in order, one signed checkpoint."""
+        drafts = [draft for own in group for draft in own]
         if self._sqlite is not None:
             async with self._sqlite.transaction() as db:
                 ledger = store.SyncLedger(db, self._engine.dialect)
@@ -142,28 +111,15 @@ class LedgerWriter:
                             {"key": service.ADVISORY_LOCK_KEY},
                         )
                     appended = await service.append_on(conn, self._ctx, drafts)
-        self.batches += 1
         results, start = [], 0
-        for job in group:
-            end = start + len(job.drafts)
+        for own in group:
+            end = start + len(own)
             results.append(dataclasses.replace(appended, entries=appended.entries[start:end]))
             start = end
         return results
 
     async def close(self) -> None:
         """Wait for the appends already handed over, then close the connection."""
-        if self._task is not None:
-            with contextlib.suppress(Exception):
-                await self._task
+        await self._batcher.close()
         if self._sqlite is not None:
             await self._sqlite.close()
-
-
-def _settle(job: _Job, result: service.Appended) -> None:
-    if not job.done.done():
-        job.done.set_result(result)
-
-
-def _fail(job: _Job, exc: Exception) -> None:
-    if not job.done.done():
-        job.done.set_exception(exc)
