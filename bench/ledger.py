@@ -52,7 +52,7 @@ from workforce.migrate import upgrade
 from workforce.settings import Settings
 
 BATCH = 1000
-APPEND_ROUNDS = 3
+APPEND_ROUNDS = 5
 """Rounds of durable appends, ours and pymerkle's alternating."""
 CONCURRENT = 2
 """The concurrent run appends this many rounds' worth."""
@@ -480,7 +480,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument(
-        "--appends", type=int, default=1800, help="ours one at a time, over all rounds"
+        "--appends", type=int, default=2500, help="ours one at a time, over all rounds"
     )
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--full", action="store_true", help="10^6 entries")
