@@ -451,7 +451,7 @@ async def run(entries: int, appends: int, samples: int, workdir: Path, rounds: i
 
     ours_proofs, pm_proofs = _rate(samples, proving), _rate(samples, pm_proving)
     lines = [
-        f"# Ban ledger — {dt.date.today().isoformat()}",
+        f"## Ban ledger — {dt.date.today().isoformat()}",
         "",
         f"`python -m bench.ledger{' --full' if entries >= 10**6 else ''}`: {entries:,} entries "
         f"populated in bulk ({BATCH} per transaction and signed checkpoint), then "
