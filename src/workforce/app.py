@@ -270,7 +270,9 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
             ),
         ],
         on_app_init=[jwt_auth.on_app_init],
-        on_startup=[freeze_startup_objects],
+        # A served process freezes its start-up objects once; a test suite builds many apps in
+        # one process, and freezing each would keep every one of them alive.
+        on_startup=[] if settings.environment == "test" else [freeze_startup_objects],
         on_shutdown=[dispose_engine],
         lifespan=[hiring_lifespan],
         before_request=check_content_type,
