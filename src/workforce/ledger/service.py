@@ -21,6 +21,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
@@ -288,12 +289,17 @@ def _frontier(head: tuple[int, bytes] | None) -> Frontier | None:
     return _FRONTIERS.get(head) if head is not None else None
 
 
+_FRONTIERS_LOCK = threading.Lock()
+"""Appends on SQLite run on aiosqlite's threads (one per connection)."""
+
+
 def _remember(frontier: Frontier) -> None:
     if frontier.head is None:
         return
-    if len(_FRONTIERS) >= _MAX_FRONTIERS:
-        del _FRONTIERS[next(iter(_FRONTIERS))]
-    _FRONTIERS[frontier.head] = frontier
+    with _FRONTIERS_LOCK:
+        if len(_FRONTIERS) >= _MAX_FRONTIERS:
+            del _FRONTIERS[next(iter(_FRONTIERS))]
+        _FRONTIERS[frontier.head] = frontier
 
 
 @dataclasses.dataclass(frozen=True)
