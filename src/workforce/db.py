@@ -101,7 +101,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine, with the SQLite pragmas and transaction handling when needed."""
     if url.startswith("sqlite"):
         kwargs.setdefault("pool_reset_on_return", None)  # see _sqlite_on_reset
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # check_same_thread=False: short ledger work runs on the event loop's thread between
+        # statements on aiosqlite's (``ledger.store.SqliteWorker.run_here``).
+        connect_args = {"timeout": 30, "check_same_thread": False}
+        engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         event.listen(engine.sync_engine, "reset", _sqlite_on_reset)

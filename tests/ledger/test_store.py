@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import random
+import threading
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from workforce import synth
 from workforce.context import AppContext
+from workforce.db import make_engine
 from workforce.ledger import service, store
 from workforce.ledger.entry import Issuer
 from workforce.ledger.merkle import subtrees_completed_by_append
+from workforce.settings import Settings
 
 pytestmark = pytest.mark.anyio
 
@@ -124,3 +127,30 @@ async def test_subtree_rows_are_about_two_per_entry(session: AsyncSession, ctx: 
         .all()
     )
     assert checkpoints == [5, 10, 15, 20, 25, 30, 35, 37]
+
+
+@pytest.mark.parametrize("same_thread_only", [False, True])
+async def test_short_work_runs_on_the_calling_thread_when_the_connection_allows(
+    settings: Settings, same_thread_only: bool
+) -> None:
+    """``run_here``: on the event loop's thread with the engine's connections, on aiosqlite's
+    thread (same result) with a connection tied to it."""
+    url = settings.database_url
+    if not url.startswith("sqlite"):
+        pytest.skip("aiosqlite's thread is SQLite's")
+    engine = (
+        create_async_engine(url, connect_args={"check_same_thread": True})
+        if same_thread_only
+        else make_engine(url)
+    )
+    async with engine.connect() as conn:
+        worker = store.sqlite_worker(conn)
+        assert worker is not None
+
+        def where(ledger: store.SyncLedger) -> tuple[int, int]:
+            return threading.get_ident(), ledger.db.execute("SELECT 41 + 1").fetchone()[0]
+
+        thread, value = await worker.run_here(where)
+    await engine.dispose()
+    assert value == 42
+    assert (thread == threading.get_ident()) is not same_thread_only

@@ -410,7 +410,7 @@ async def append_on(conn: AsyncConnection, ctx: AppContext, drafts: Sequence[Dra
     """:func:`append_sync` on an async connection holding the write lock."""
     worker = store.sqlite_worker(conn)
     if worker is not None:
-        return await worker.run(lambda ledger: append_sync(ledger, ctx, drafts))
+        return await worker.run_here(lambda ledger: append_sync(ledger, ctx, drafts))
     head = await store.head(conn)
     known = _frontier(head)
     frontier = known or Frontier(head, await store.subtree_hashes(conn, _head_keys(head)))
