@@ -427,9 +427,10 @@ async def append(session: AsyncSession, ctx: AppContext, *drafts: Draft) -> Appe
     Under the write lock: read the head (latest checkpoint, peaks, last leaf hash), build each
     entry with its ``seq`` and ``prev``, and insert the entries, the subtrees they complete, the
     private openings and a newly signed checkpoint. Many drafts in one call is the bulk path:
-    one lock, one head read, one checkpoint. On SQLite the reads and inserts run as one call on
-    the driver's thread. (Appends that need no other row in the same transaction can use
-    :class:`workforce.ledger.writer.LedgerWriter`, which groups concurrent ones.)
+    one lock, one head read, one checkpoint. On SQLite the reads and inserts run as one call, on
+    the event loop's thread between the session's statements. (Appends that need no other row
+    in the same transaction can use :class:`workforce.ledger.writer.LedgerWriter`, which groups
+    concurrent ones.)
 
     Raises:
         ValueError: No drafts.

@@ -180,8 +180,9 @@ _HEAD_SQL = "SELECT size, root_hash FROM ledger_checkpoints ORDER BY size DESC L
 class SyncLedger:
     """The hot statements on a plain DB-API connection, inside the caller's transaction.
 
-    Used on aiosqlite's worker thread (see :func:`sqlite_worker`): a whole append, or a proof's
-    query, then costs one hand-off to that thread instead of one per statement.
+    Used through :func:`sqlite_worker`: a whole append, or a proof's query, runs as one call, on
+    the event loop's thread (``run_here``) or on aiosqlite's (``run``), instead of one hand-off
+    to that thread per statement; and by the ledger writer on its own connection.
     """
 
     def __init__(self, db: sqlite3.Connection, dialect: Dialect) -> None:
@@ -213,7 +214,7 @@ class SyncLedger:
 
 
 class SqliteWorker:
-    """Runs a function with a :class:`SyncLedger` on aiosqlite's worker thread."""
+    """Runs a function with a :class:`SyncLedger` on the connection under an aiosqlite one."""
 
     def __init__(self, driver: Any, dialect: Dialect) -> None:
         """``driver`` is the ``aiosqlite.Connection`` under the session's connection."""

@@ -2,8 +2,8 @@
 
 :func:`workforce.ledger.service.append` appends in the caller's unit of work, so that a ban and
 what it causes (revoked certificates, employers' alerts) commit together.  That costs an ORM
-session and, on SQLite, hand-offs to aiosqlite's thread for ``BEGIN``, the append and
-``COMMIT`` (more than the append itself).  Appends that need nothing else in their transaction
+session and, on SQLite, hand-offs to aiosqlite's thread for ``BEGIN`` and ``COMMIT`` (more
+than the append itself).  Appends that need nothing else in their transaction
 go through a :class:`LedgerWriter` instead:
 
 * SQLite: one transaction on a plain ``sqlite3`` connection, on the event loop's thread
