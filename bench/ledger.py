@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from pymerkle import SqliteTree  # type: ignore[import-untyped]
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from workforce import synth
@@ -264,15 +264,6 @@ async def verify_rounds(settings: Settings, verifiers: Any, size: int, rounds: i
     ]
 
 
-def full_sync(engine: AsyncEngine) -> None:
-    """Make every connection of ``engine`` fsync each commit (SQLite ``synchronous=FULL``)."""
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute("PRAGMA synchronous=FULL")
-
-    event.listen(engine.sync_engine, "connect", on_connect)
-
-
 class Pymerkle:
     """pymerkle 7.0's ``SqliteTree`` holding the same leaves (run on this thread)."""
 
@@ -311,13 +302,23 @@ def _settings(workdir: Path) -> Settings:
     )
 
 
+async def _entry_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        count: int = (await conn.execute(text("SELECT count(*) FROM ledger_entries"))).scalar_one()
+    return count
+
+
+def _appended(per_round: int) -> int:
+    """How many entries :func:`append_figures` appends (at most)."""
+    return (APPEND_ROUNDS + 3 + CONCURRENT) * per_round
+
+
 async def verify_only(workdir: Path, rounds: int) -> str:
     """The verify rounds on a database populated by an earlier run with ``--workdir``."""
     settings = _settings(workdir)
     ctx = AppContext.open(settings)
     engine = make_engine(settings.database_url)
-    async with engine.connect() as conn:
-        size = (await conn.execute(text("SELECT count(*) FROM ledger_entries"))).scalar_one()
+    size = await _entry_count(engine)
     await engine.dispose()
     print(f"verify rounds on {size:,} entries…", flush=True)
     return "\n".join(await verify_rounds(settings, service.verifiers(ctx), size, rounds))
@@ -370,7 +371,7 @@ async def append_figures(
     full_rate = _rate(per_round, full_wall)
     session_rate = _rate(per_round, session_wall)
     concurrent_rate = _rate(CONCURRENT * per_round - 1, concurrent_wall)
-    spread = f"{statistics.median(ratios):.1f}× (rounds {min(ratios):.1f}–{max(ratios):.1f}×)"
+    spread = _spread(ratios)
     peer_name = "pymerkle SqliteTree append_entry"
     lines = [
         f"| durable appends/s, one at a time, through the ledger writer (WAL synchronous=NORMAL: "
@@ -397,14 +398,14 @@ async def appends_only(workdir: Path, appends: int) -> str:
     ctx = AppContext.open(settings)
     engine = make_engine(settings.database_url)
     per_round = appends // APPEND_ROUNDS
+    size = await _entry_count(engine)
     async with engine.connect() as conn:
-        size = (await conn.execute(text("SELECT count(*) FROM ledger_entries"))).scalar_one()
         rows = await conn.execute(
             text("SELECT leaf FROM ledger_entries ORDER BY seq LIMIT :n"),
             {"n": APPEND_ROUNDS * per_round},
         )
         peer_data = [bytes(r[0]) for r in rows]
-    drafts = Drafts(ctx, size + (APPEND_ROUNDS + 3 + CONCURRENT) * per_round)
+    drafts = Drafts(ctx, size + _appended(per_round))
     peer = Pymerkle(workdir / "pymerkle.db", [])
     print(f"append rounds on {size:,} entries…", flush=True)
     lines, _ = await append_figures(engine, drafts, peer, peer_data, size, per_round)
@@ -418,8 +419,7 @@ async def run(entries: int, appends: int, samples: int, workdir: Path, rounds: i
     await asyncio.to_thread(upgrade, settings.database_url)
     ctx = AppContext.open(settings)
     per_round = appends // APPEND_ROUNDS
-    total = entries + (APPEND_ROUNDS + 3 + CONCURRENT) * per_round
-    drafts = Drafts(ctx, total)
+    drafts = Drafts(ctx, entries + _appended(per_round))
     engine = make_engine(settings.database_url)
     maker = async_sessionmaker(engine, expire_on_commit=False)
 
@@ -438,7 +438,7 @@ async def run(entries: int, appends: int, samples: int, workdir: Path, rounds: i
     peer_data = leaves[: APPEND_ROUNDS * per_round]
     del leaves
 
-    lines, size = await append_figures(engine, drafts, peer, peer_data, entries, per_round)
+    append_lines, size = await append_figures(engine, drafts, peer, peer_data, entries, per_round)
     rng = random.Random(1)
     indices = [rng.randrange(entries) for _ in range(samples)]
     proving, longest = await proofs(maker, size, indices)
@@ -466,7 +466,7 @@ async def run(entries: int, appends: int, samples: int, workdir: Path, rounds: i
         "|---|---|---|---|---|",
         f"| inclusion proofs/s at {size:,} entries (in-process, from stored subtrees, one query each) "
         f"| {ours_proofs:,.0f} | pymerkle SqliteTree {pm_proofs:,.0f} | {ours_proofs / pm_proofs:.1f}× | ≥ 3× |",
-        *lines,
+        *append_lines,
         f"| hashes per inclusion proof (max of {samples:,}) | {longest} | ⌈log2 n⌉ = {(size - 1).bit_length()} | | ≤ 20 |",
         *verify_lines,
         f"| bulk population | {_rate(entries, bulk_seconds):,.0f} entries/s | pymerkle append_entries "

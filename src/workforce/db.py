@@ -7,7 +7,9 @@ issue ``BEGIN`` ourselves so that a writing unit of work can start with ``BEGIN 
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +17,7 @@ import aiosqlite
 import uuid_utils
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import MetaData, event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.util import await_only
 
@@ -125,3 +127,16 @@ async def begin_write(session: AsyncSession) -> None:
     if session.in_transaction():
         return
     await session.connection(execution_options=WRITE_OPTIONS)
+
+
+@contextlib.asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection of ``engine`` in a writing transaction, without an ORM session.
+
+    On SQLite the transaction starts with ``BEGIN IMMEDIATE``; it commits when the block ends
+    and rolls back if it raises.
+    """
+    async with engine.connect() as plain:
+        conn = await plain.execution_options(**WRITE_OPTIONS)
+        async with conn.begin():
+            yield conn

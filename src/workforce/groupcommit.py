@@ -67,30 +67,29 @@ class Batcher(Generic[T, R]):
         while self._queue:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
-            try:
-                results = await self._write([item for item, _ in batch])
-            except Exception as error:
-                if len(batch) > 1 and self._alone(error):
-                    for pending in batch:
-                        await self._one(*pending)
-                else:
-                    for _, done in batch:
-                        self._fail(done, error)
+            error = await self._attempt(batch)
+            if error is None:
+                continue
+            if len(batch) > 1 and self._alone(error):
+                for pending in batch:
+                    alone = await self._attempt([pending])
+                    if alone is not None:
+                        self._fail(pending[1], alone)
             else:
-                self.batches += 1
-                for (_, done), result in zip(batch, results, strict=True):
-                    if not done.done():
-                        done.set_result(result)
+                for _, done in batch:
+                    self._fail(done, error)
 
-    async def _one(self, item: T, done: asyncio.Future[R]) -> None:
+    async def _attempt(self, batch: list[tuple[T, asyncio.Future[R]]]) -> Exception | None:
+        """Write a batch and hand each caller its result; the error if it failed."""
         try:
-            (result,) = await self._write([item])
+            results = await self._write([item for item, _ in batch])
         except Exception as error:
-            self._fail(done, error)
-        else:
-            self.batches += 1
+            return error
+        self.batches += 1
+        for (_, done), result in zip(batch, results, strict=True):
             if not done.done():
                 done.set_result(result)
+        return None
 
     def _fail(self, done: asyncio.Future[R], error: Exception) -> None:
         if not done.done():

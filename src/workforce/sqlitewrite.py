@@ -107,11 +107,6 @@ class SqliteWriter:
         self._conn: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
 
-    @property
-    def path(self) -> str:
-        """The database file."""
-        return self._path
-
     def connection(self) -> sqlite3.Connection:
         """The writing connection (opened on first use)."""
         if self._writer is None:

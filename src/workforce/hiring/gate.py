@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from workforce.audit.models import AccessLog
-from workforce.db import WRITE_OPTIONS, new_id
+from workforce.db import new_id, write_transaction
 from workforce.groupcommit import Batcher
 from workforce.hiring.models import AdmissionCheck
 from workforce.sqlitewrite import SqliteWriter, encode_rows
@@ -342,11 +342,9 @@ class GroupCommit:
                 for sql, params in encoded:
                     db.executemany(sql, params)
         else:
-            async with self._engine.connect() as plain:
-                conn = await plain.execution_options(**WRITE_OPTIONS)
-                async with conn.begin():
-                    await conn.execute(insert(checks), check_rows)
-                    await conn.execute(insert(access), access_rows)
+            async with write_transaction(self._engine) as conn:
+                await conn.execute(insert(checks), check_rows)
+                await conn.execute(insert(access), access_rows)
         return [None] * len(batch)
 
     async def close(self) -> None:

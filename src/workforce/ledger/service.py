@@ -222,11 +222,17 @@ async def lock_ledger(session: AsyncSession) -> None:
     work already started as a writer). PostgreSQL: ``pg_advisory_xact_lock``.
     """
     await begin_write(session)
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-        )
+    await lock_connection(await session.connection())
+
+
+async def lock_connection(conn: AsyncConnection) -> None:
+    """The ledger's write lock on a connection whose transaction began as a writer.
+
+    PostgreSQL: ``pg_advisory_xact_lock`` until the transaction ends. SQLite: nothing more,
+    its ``BEGIN IMMEDIATE`` already holds the database's write lock.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,9 +28,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import text
-
-from workforce.db import WRITE_OPTIONS
+from workforce.db import write_transaction
 from workforce.groupcommit import Batcher
 from workforce.ledger import service, store
 from workforce.sqlitewrite import SqliteWriter
@@ -102,15 +100,9 @@ class LedgerWriter:
                 ledger = store.SyncLedger(db, self._engine.dialect)
                 appended = service.append_sync(ledger, self._ctx, drafts)
         else:
-            async with self._engine.connect() as plain:
-                conn = await plain.execution_options(**WRITE_OPTIONS)
-                async with conn.begin():
-                    if conn.dialect.name == "postgresql":
-                        await conn.execute(
-                            text("SELECT pg_advisory_xact_lock(:key)"),
-                            {"key": service.ADVISORY_LOCK_KEY},
-                        )
-                    appended = await service.append_on(conn, self._ctx, drafts)
+            async with write_transaction(self._engine) as conn:
+                await service.lock_connection(conn)
+                appended = await service.append_on(conn, self._ctx, drafts)
         results, start = [], 0
         for own in group:
             end = start + len(own)

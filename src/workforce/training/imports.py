@@ -719,19 +719,11 @@ class Importer:
                 flips = None  # the reader's flips were for every row of the chunk
         batch = _Batch(self)
         batch.records = records
-        by_person: dict[Any, Totals] = {}
-        by_region: dict[tuple[str, str, int, str], list[int]] = {}
-        for pid, category, year, mode, tenths, count in cells:
-            by_person.setdefault(pid, {})[(category, year, mode)] = tenths
-            region_key = (subjects[pid].region_code, category, year, mode)
-            acc = by_region.get(region_key)
-            if acc is None:
-                by_region[region_key] = [tenths, count]
-            else:
-                acc[0] += tenths
-                acc[1] += count
-        met = self._met(flips, before, by_person) if flips is not None else None
-        await batch.write(before, aggregates.Deltas(by_person, by_region), met)
+        deltas = aggregates.Deltas()
+        for pid, category, year, mode, tenths, count in cells:  # one cell per key
+            deltas.add(pid, subjects[pid].region_code, category, year, mode, tenths, count)
+        met = self._met(flips, before, deltas.by_person) if flips is not None else None
+        await batch.write(before, deltas, met)
         await self._write_errors(errors)
         await asyncio.sleep(0)
 
@@ -1044,22 +1036,11 @@ class _Batch:
     def deltas(self) -> aggregates.Deltas:
         """The sums per practitioner and per region (subjects noted for the rule counts)."""
         out = aggregates.Deltas()
-        by_person, by_region = out.by_person, out.by_region
         subjects = self.importer.subjects
         for (pid, category, year, mode), (tenths, records, person) in self.cells.items():
-            totals = by_person.get(pid)
-            if totals is None:
-                totals = by_person[pid] = {}
-                if pid not in subjects:
-                    subjects[pid] = Subject(pid, person.region_code, person.positions)
-            totals[(category, year, mode)] = tenths
-            region_key = (person.region_code, category, year, mode)
-            acc = by_region.get(region_key)
-            if acc is None:
-                by_region[region_key] = [tenths, records]
-            else:
-                acc[0] += tenths
-                acc[1] += records
+            if pid not in subjects:
+                subjects[pid] = Subject(pid, person.region_code, person.positions)
+            out.add(pid, person.region_code, category, year, mode, tenths, records)
         return out
 
     async def write(
